@@ -1,0 +1,253 @@
+// syncd: the SyncAdmin gRPC server.
+//
+//   syncd [--listen ADDR] [--db CONNINFO] [--modules-dir DIR] ...   serve
+//   syncd migrate [--db CONNINFO]                                    migrate
+//
+// Every flag can also come from the environment (SYNCD_LISTEN, SYNCD_DB, ...);
+// a flag wins over its variable. An empty --db uses libpq's PG* variables.
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/engine.h"
+#include "core/logging.h"
+#include "core/store.h"
+#include "core/validation.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
+#include "server/service.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace syncadmin::server {
+namespace {
+
+constexpr char kServiceName[] = "syncadmin.v1.SyncAdmin";
+
+// Requests are small; anything larger is hostile or a mistake.
+constexpr int kMaxReceiveBytes = 1 << 20;
+
+// Each streaming call holds a server thread for the length of its run.
+constexpr int kMaxServerThreads = 64;
+
+struct Config {
+  std::string listen = "127.0.0.1:50051";
+  std::string db;
+  std::string modules_dir = "./src/modules";
+  std::string locales = "tr,en,de,pl,fr,es";
+  double lock_timeout_s = 30;
+  double max_delete_share = 0.5;
+  double shutdown_grace_s = 5;
+  std::string port_file;
+  std::string log_level = "info";
+};
+
+absl::StatusOr<std::vector<std::string>> ParseLocales(const std::string& raw) {
+  std::vector<std::string> locales;
+  for (absl::string_view part : absl::StrSplit(raw, ',')) {
+    if (absl::Status s = core::ValidateLocale(part, "locale in --locales");
+        !s.ok()) {
+      return s;
+    }
+    if (std::find(locales.begin(), locales.end(), part) != locales.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--locales lists ", core::QuoteForMessage(part), " twice"));
+    }
+    locales.emplace_back(part);
+  }
+  return locales;
+}
+
+absl::StatusOr<core::EngineOptions> EngineOptionsFrom(const Config& config) {
+  core::EngineOptions options;
+  options.modules_dir = config.modules_dir;
+  auto locales = ParseLocales(config.locales);
+  if (!locales.ok()) return locales.status();
+  options.locales = *std::move(locales);
+  if (!(config.max_delete_share > 0 && config.max_delete_share <= 1)) {
+    return absl::InvalidArgumentError(
+        "--max-delete-share must be greater than 0 and at most 1");
+  }
+  options.max_delete_share = config.max_delete_share;
+  if (!(config.lock_timeout_s >= 0 && config.lock_timeout_s <= 3600)) {
+    return absl::InvalidArgumentError(
+        "--lock-timeout must be between 0 and 3600 seconds");
+  }
+  options.lock_timeout = absl::Seconds(config.lock_timeout_s);
+  return options;
+}
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("syncd");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
+                      spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+// Blocks SIGINT and SIGTERM in this thread and every thread it starts later,
+// so that only the waiting thread of `Serve` receives them.
+sigset_t BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int Migrate(const Config& config) {
+  auto store = core::Store::Open(config.db);
+  if (!store.ok()) {
+    spdlog::error("database unreachable error={}", store.status().message());
+    return 1;
+  }
+  if (absl::Status s = (*store)->Migrate(); !s.ok()) {
+    spdlog::error("migration failed error={}", s.message());
+    return 1;
+  }
+  spdlog::info("schema migrated");
+  return 0;
+}
+
+int Serve(const Config& config, const sigset_t& signals) {
+  auto options = EngineOptionsFrom(config);
+  if (!options.ok()) {
+    spdlog::error("invalid configuration: {}", options.status().message());
+    return 2;
+  }
+  auto store = core::Store::Open(config.db);
+  if (!store.ok()) {
+    spdlog::error("database unreachable error={}", store.status().message());
+    return 1;
+  }
+  if (absl::Status s = (*store)->Migrate(); !s.ok()) {
+    spdlog::error("migration failed error={}", s.message());
+    return 1;
+  }
+  core::Engine engine(*options, store->get());
+  std::atomic<bool> shutting_down{false};
+  SyncAdminService service(&engine, store->get(), &shutting_down);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  grpc::ResourceQuota quota("syncd");
+  quota.SetMaxThreads(kMaxServerThreads);
+  builder.SetResourceQuota(quota);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    spdlog::error("cannot listen address={}", config.listen);
+    return 1;
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+
+  std::string host = config.listen.substr(0, config.listen.rfind(':'));
+  spdlog::info(
+      "syncd serving address={}:{} modules_dir={} locales={} "
+      "lock_timeout_s={} max_delete_share={}",
+      host, port, core::QuoteForMessage(config.modules_dir, 512),
+      config.locales, config.lock_timeout_s, config.max_delete_share);
+  if (!config.port_file.empty()) {
+    std::ofstream(config.port_file) << port << "\n";
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("shutting down signal={} grace_s={}", strsignal(signal_number),
+               config.shutdown_grace_s);
+  // Runs in progress see the flag at their next check and roll back; the
+  // grace period lets them report that to their clients.
+  shutting_down.store(true);
+  server->GetHealthCheckService()->SetServingStatus(false);
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(
+                       static_cast<int64_t>(config.shutdown_grace_s * 1000)));
+  server->Wait();
+  spdlog::info("syncd stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace syncadmin::server
+
+int main(int argc, char** argv) {
+  using syncadmin::server::Config;
+  // A client that disconnects mid-write must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = syncadmin::server::BlockShutdownSignals();
+
+  Config config;
+  CLI::App app{"syncd: keeps module metas and per-tenant settings in step "
+               "with the modules root, served over gRPC",
+               "syncd"};
+  app.set_version_flag("--version", "syncd 0.1.0");
+  app.fallthrough();
+  app.add_option("--listen", config.listen, "Address to listen on, HOST:PORT")
+      ->envname("SYNCD_LISTEN")
+      ->capture_default_str();
+  app.add_option("--db", config.db,
+                 "libpq connection string; empty uses the PG* environment")
+      ->envname("SYNCD_DB");
+  app.add_option("--modules-dir", config.modules_dir,
+                 "Modules root: its subdirectories are the modules")
+      ->envname("SYNCD_MODULES_DIR")
+      ->capture_default_str();
+  app.add_option("--locales", config.locales,
+                 "Comma-separated locales of labels and SEO texts")
+      ->envname("SYNCD_LOCALES")
+      ->capture_default_str();
+  app.add_option("--lock-timeout", config.lock_timeout_s,
+                 "Seconds a run waits for its lock before failing (ABORTED)")
+      ->envname("SYNCD_LOCK_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--max-delete-share", config.max_delete_share,
+                 "Largest share of one tenant's metas a run may delete "
+                 "without force")
+      ->envname("SYNCD_MAX_DELETE_SHARE")
+      ->capture_default_str();
+  app.add_option("--shutdown-grace", config.shutdown_grace_s,
+                 "Seconds in-flight calls get to finish on SIGTERM/SIGINT")
+      ->envname("SYNCD_SHUTDOWN_GRACE")
+      ->capture_default_str();
+  app.add_option("--port-file", config.port_file,
+                 "Write the bound port to this file once serving (useful "
+                 "with --listen HOST:0)");
+  app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error")
+      ->envname("SYNCD_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  CLI::App* migrate =
+      app.add_subcommand("migrate", "Apply pending schema migrations and exit");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  syncadmin::server::SetUpLogging(config.log_level);
+  try {
+    if (migrate->parsed()) return syncadmin::server::Migrate(config);
+    return syncadmin::server::Serve(config, signals);
+  } catch (const std::exception& e) {
+    spdlog::error("syncd failed error={}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,465 @@
+#include "server/service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/logging.h"
+#include "core/validation.h"
+#include "spdlog/spdlog.h"
+
+namespace syncadmin::server {
+namespace {
+
+// Items per stream message: large enough to stream a million items at
+// database speed, small enough to keep each message far below any size limit
+// (an item is well under 300 bytes, so a message stays under 300 KiB).
+constexpr size_t kItemsPerMessage = 1000;
+
+// Tenant display names a request may carry.
+constexpr int kMaxNameLocales = 16;
+
+constexpr int kDefaultTenantPage = 1000;
+constexpr int kMaxTenantPage = 10000;
+constexpr int kDefaultRunPage = 50;
+constexpr int kMaxRunPage = 1000;
+
+// Default locale of a tenant's name when the request gives a plain name.
+constexpr char kDefaultNameLocale[] = "en";
+
+// How long a tenant change waits for a run of that tenant to finish.
+constexpr absl::Duration kTenantLockWait = absl::Seconds(30);
+
+static_assert(static_cast<int>(core::Action::kWouldDelete) ==
+              v1::ACTION_WOULD_DELETE);
+static_assert(static_cast<int>(core::Kind::kSetting) == v1::KIND_SETTING);
+static_assert(static_cast<int>(core::Outcome::kRunning) ==
+              v1::OUTCOME_RUNNING);
+static_assert(static_cast<int>(core::Operation::kRestore) ==
+              v1::OPERATION_RESTORE);
+
+absl::Time DeadlineOf(const grpc::ServerContext* context) {
+  const auto deadline = context->deadline();
+  // gRPC reports "no deadline" as a time point centuries away.
+  if (deadline >= std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+void ToProto(const core::Counts& counts,
+             google::protobuf::RepeatedPtrField<v1::ActionCount>* out) {
+  for (const auto& [key, n] : counts.entries()) {
+    v1::ActionCount* c = out->Add();
+    c->set_action(static_cast<v1::Action>(key.first));
+    c->set_kind(static_cast<v1::Kind>(key.second));
+    c->set_count(n);
+  }
+}
+
+void ToProto(const core::Tenant& tenant, v1::Tenant* out) {
+  out->set_slug(tenant.slug);
+  for (const auto& [locale, text] : tenant.name) {
+    (*out->mutable_name())[locale] = text;
+  }
+  out->set_active(tenant.active);
+  out->set_created_at(tenant.created_at);
+  out->set_updated_at(tenant.updated_at);
+  out->set_meta_count(tenant.meta_count);
+  out->set_setting_count(tenant.setting_count);
+}
+
+void ToProto(const core::RunRecord& run, v1::Run* out) {
+  out->set_id(run.id);
+  out->set_operation(static_cast<v1::Operation>(run.operation));
+  out->set_params_json(run.params_json);
+  out->set_requested_by(run.requested_by);
+  out->set_dry_run(run.dry_run);
+  out->set_started_at(run.started_at);
+  out->set_finished_at(run.finished_at);
+  out->set_outcome(static_cast<v1::Outcome>(run.outcome));
+  ToProto(run.counts, out->mutable_counts());
+  out->set_error(run.error);
+}
+
+// Streams a run's events to one gRPC client.
+class GrpcEventSink final : public core::EventSink {
+ public:
+  GrpcEventSink(grpc::ServerContext* context,
+                grpc::ServerWriter<v1::SyncEvent>* writer,
+                const std::atomic<bool>* shutting_down)
+      : context_(context), writer_(writer), shutting_down_(shutting_down) {}
+
+  void OnRunStarted(const core::RunStartedEvent& event) override {
+    run_id_ = event.run_id;
+    v1::SyncEvent out = NewEvent();
+    v1::RunStarted* started = out.mutable_run_started();
+    started->set_run_id(event.run_id);
+    started->set_operation(static_cast<v1::Operation>(event.operation));
+    started->set_dry_run(event.dry_run);
+    started->set_requested_by(event.requested_by);
+    started->set_module_count(event.module_count);
+    started->set_tenant_count(event.tenant_count);
+    Write(out);
+  }
+
+  void OnPhaseStarted(absl::string_view name, uint64_t total) override {
+    v1::SyncEvent out = NewEvent();
+    out.mutable_phase_started()->set_name(std::string(name));
+    out.mutable_phase_started()->set_total(total);
+    Write(out);
+  }
+
+  void OnItems(absl::Span<const core::Item> items) override {
+    for (size_t i = 0; i < items.size(); i += kItemsPerMessage) {
+      v1::SyncEvent out = NewEvent();
+      auto* batch = out.mutable_items()->mutable_items();
+      const size_t end = std::min(items.size(), i + kItemsPerMessage);
+      batch->Reserve(static_cast<int>(end - i));
+      for (size_t k = i; k < end; ++k) {
+        v1::Item* item = batch->Add();
+        item->set_action(static_cast<v1::Action>(items[k].action));
+        item->set_kind(static_cast<v1::Kind>(items[k].kind));
+        item->set_tenant(items[k].tenant);
+        item->set_module(items[k].module);
+        item->set_message(items[k].message);
+      }
+      if (!Write(out)) return;
+    }
+  }
+
+  void OnRunFinished(const core::RunFinishedEvent& event) override {
+    v1::SyncEvent out = NewEvent();
+    v1::RunFinished* finished = out.mutable_run_finished();
+    finished->set_outcome(static_cast<v1::Outcome>(event.outcome));
+    ToProto(event.counts, finished->mutable_counts());
+    finished->set_duration_ms(static_cast<uint64_t>(event.duration_ms));
+    finished->set_error(event.error);
+    if (event.health) {
+      v1::HealthSummary* health = finished->mutable_health();
+      health->set_missing_settings(event.health->missing_settings);
+      health->set_orphan_metas(event.health->orphan_metas);
+      health->set_disabled_metas(event.health->disabled_metas);
+      health->set_inactive_tenants_with_rows(
+          event.health->inactive_tenants_with_rows);
+      health->set_drift(event.health->drift());
+    }
+    Write(out);
+  }
+
+  std::optional<std::string> CancelReason() const override {
+    if (shutting_down_->load()) return "the server is shutting down";
+    if (write_failed_) return "the client stopped reading the stream";
+    if (context_->IsCancelled()) {
+      return "the client cancelled the call or its deadline passed";
+    }
+    return std::nullopt;
+  }
+
+  const std::string& run_id() const { return run_id_; }
+
+ private:
+  v1::SyncEvent NewEvent() {
+    v1::SyncEvent event;
+    event.set_run_id(run_id_);
+    event.set_sequence(++sequence_);
+    return event;
+  }
+
+  bool Write(const v1::SyncEvent& event) {
+    if (write_failed_) return false;
+    if (!writer_->Write(event)) write_failed_ = true;
+    return !write_failed_;
+  }
+
+  grpc::ServerContext* context_;
+  grpc::ServerWriter<v1::SyncEvent>* writer_;
+  const std::atomic<bool>* shutting_down_;
+  std::string run_id_;
+  uint64_t sequence_ = 0;
+  bool write_failed_ = false;
+};
+
+core::RunRequest BaseRequest(core::Operation op,
+                             const v1::RunOptions& options) {
+  core::RunRequest request;
+  request.operation = op;
+  request.dry_run = options.dry_run();
+  request.include_unchanged = options.include_unchanged();
+  request.force = options.force();
+  return request;
+}
+
+// Returns `page_size` or its default, capped at `max`.
+int PageSize(uint32_t page_size, int fallback, int max) {
+  if (page_size == 0) return fallback;
+  return static_cast<int>(std::min<uint32_t>(page_size, max));
+}
+
+absl::Status ValidateTenantName(
+    const google::protobuf::Map<std::string, std::string>& name) {
+  if (name.size() > kMaxNameLocales) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("name has ", name.size(), " locales: at most ",
+                     kMaxNameLocales, " are allowed"));
+  }
+  for (const auto& [locale, text] : name) {
+    if (absl::Status s = core::ValidateLocale(locale, "name locale");
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s =
+            core::ValidateDisplayText(text, absl::StrCat("name.", locale));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+SyncAdminService::SyncAdminService(core::Engine* engine, core::Store* store,
+                                   const std::atomic<bool>* shutting_down)
+    : engine_(engine), store_(store), shutting_down_(shutting_down) {}
+
+grpc::Status SyncAdminService::Stream(
+    absl::string_view rpc, grpc::ServerContext* context,
+    core::RunRequest request, grpc::ServerWriter<v1::SyncEvent>* writer) {
+  GrpcEventSink sink(context, writer, shutting_down_);
+  absl::Status status;
+  try {
+    request.deadline = DeadlineOf(context);
+    status = engine_->Run(request, sink);
+  } catch (const std::exception& e) {
+    // Only a bug gets here: the core reports failures as statuses.
+    spdlog::error("rpc failed rpc={} run={} peer={} code=INTERNAL error={}",
+                  rpc, sink.run_id(), context->peer(), e.what());
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        "internal error; see the server log");
+  }
+  if (!status.ok()) {
+    const bool expected = absl::IsInvalidArgument(status) ||
+                          absl::IsNotFound(status) ||
+                          absl::IsCancelled(status) ||
+                          absl::IsFailedPrecondition(status);
+    auto level = expected ? spdlog::level::info : spdlog::level::err;
+    spdlog::log(level, "rpc failed rpc={} run={} peer={} code={} error={}",
+                rpc, sink.run_id().empty() ? "-" : sink.run_id(),
+                context->peer(), absl::StatusCodeToString(status.code()),
+                status.message());
+  }
+  return ToGrpcStatus(status);
+}
+
+template <typename Fn>
+grpc::Status SyncAdminService::Unary(absl::string_view rpc,
+                                     grpc::ServerContext* context, Fn&& body) {
+  absl::Status status;
+  try {
+    status = body();
+  } catch (const std::exception& e) {
+    spdlog::error("rpc failed rpc={} peer={} code=INTERNAL error={}", rpc,
+                  context->peer(), e.what());
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        "internal error; see the server log");
+  }
+  if (!status.ok()) {
+    spdlog::info("rpc failed rpc={} peer={} code={} error={}", rpc,
+                 context->peer(), absl::StatusCodeToString(status.code()),
+                 status.message());
+  }
+  return ToGrpcStatus(status);
+}
+
+grpc::Status SyncAdminService::SeedMeta(
+    grpc::ServerContext* context, const v1::SeedMetaRequest* request,
+    grpc::ServerWriter<v1::SyncEvent>* writer) {
+  return Stream("SeedMeta", context,
+                BaseRequest(core::Operation::kSeedMeta, request->options()),
+                writer);
+}
+
+grpc::Status SyncAdminService::SeedSettings(
+    grpc::ServerContext* context, const v1::SeedSettingsRequest* request,
+    grpc::ServerWriter<v1::SyncEvent>* writer) {
+  return Stream("SeedSettings", context,
+                BaseRequest(core::Operation::kSeedSettings, request->options()),
+                writer);
+}
+
+grpc::Status SyncAdminService::HealthCheck(
+    grpc::ServerContext* context, const v1::HealthCheckRequest* request,
+    grpc::ServerWriter<v1::SyncEvent>* writer) {
+  core::RunRequest run =
+      BaseRequest(core::Operation::kHealthCheck, request->options());
+  run.check_only = request->check_only();
+  return Stream("HealthCheck", context, std::move(run), writer);
+}
+
+grpc::Status SyncAdminService::SeedTenant(
+    grpc::ServerContext* context, const v1::SeedTenantRequest* request,
+    grpc::ServerWriter<v1::SyncEvent>* writer) {
+  core::RunRequest run =
+      BaseRequest(core::Operation::kSeedTenant, request->options());
+  run.tenant = request->tenant();
+  return Stream("SeedTenant", context, std::move(run), writer);
+}
+
+grpc::Status SyncAdminService::SeedModule(
+    grpc::ServerContext* context, const v1::SeedModuleRequest* request,
+    grpc::ServerWriter<v1::SyncEvent>* writer) {
+  core::RunRequest run =
+      BaseRequest(core::Operation::kSeedModule, request->options());
+  run.module = request->module();
+  return Stream("SeedModule", context, std::move(run), writer);
+}
+
+grpc::Status SyncAdminService::RemoveTenant(
+    grpc::ServerContext* context, const v1::RemoveTenantRequest* request,
+    grpc::ServerWriter<v1::SyncEvent>* writer) {
+  core::RunRequest run =
+      BaseRequest(core::Operation::kRemoveTenant, request->options());
+  run.tenant = request->tenant();
+  return Stream("RemoveTenant", context, std::move(run), writer);
+}
+
+grpc::Status SyncAdminService::SyncAll(
+    grpc::ServerContext* context, const v1::SyncAllRequest* request,
+    grpc::ServerWriter<v1::SyncEvent>* writer) {
+  return Stream("SyncAll", context,
+                BaseRequest(core::Operation::kSyncAll, request->options()),
+                writer);
+}
+
+grpc::Status SyncAdminService::Restore(
+    grpc::ServerContext* context, const v1::RestoreRequest* request,
+    grpc::ServerWriter<v1::SyncEvent>* writer) {
+  core::RunRequest run =
+      BaseRequest(core::Operation::kRestore, request->options());
+  run.source_run_id = request->run_id();
+  return Stream("Restore", context, std::move(run), writer);
+}
+
+grpc::Status SyncAdminService::CreateTenant(
+    grpc::ServerContext* context, const v1::CreateTenantRequest* request,
+    v1::CreateTenantResponse* response) {
+  return Unary("CreateTenant", context, [&]() -> absl::Status {
+    if (absl::Status s = core::ValidateTenantSlug(request->slug(), "slug");
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = ValidateTenantName(request->name()); !s.ok()) {
+      return s;
+    }
+    core::Tenant tenant;
+    tenant.slug = request->slug();
+    tenant.active = !request->inactive();
+    for (const auto& [locale, text] : request->name()) {
+      tenant.name[locale] = text;
+    }
+    if (tenant.name.empty()) tenant.name[kDefaultNameLocale] = tenant.slug;
+    absl::StatusOr<core::Tenant> stored = store_->CreateTenant(tenant);
+    if (absl::IsAlreadyExists(stored.status())) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "tenant ", core::QuoteForMessage(tenant.slug), " already exists"));
+    }
+    if (!stored.ok()) return stored.status();
+    spdlog::info("tenant created tenant={} active={} peer={}", stored->slug,
+                 stored->active, context->peer());
+    ToProto(*stored, response->mutable_tenant());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SyncAdminService::ListTenants(
+    grpc::ServerContext* context, const v1::ListTenantsRequest* request,
+    v1::ListTenantsResponse* response) {
+  return Unary("ListTenants", context, [&]() -> absl::Status {
+    if (!request->page_token().empty()) {
+      if (absl::Status s =
+              core::ValidateTenantSlug(request->page_token(), "page_token");
+          !s.ok()) {
+        return s;
+      }
+    }
+    auto page = store_->ListTenants(
+        request->page_token(),
+        PageSize(request->page_size(), kDefaultTenantPage, kMaxTenantPage));
+    if (!page.ok()) return page.status();
+    for (const core::Tenant& t : page->items) {
+      ToProto(t, response->add_tenants());
+    }
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SyncAdminService::SetTenantActive(
+    grpc::ServerContext* context, const v1::SetTenantActiveRequest* request,
+    v1::SetTenantActiveResponse* response) {
+  return Unary("SetTenantActive", context, [&]() -> absl::Status {
+    if (absl::Status s = core::ValidateTenantSlug(request->slug(), "slug");
+        !s.ok()) {
+      return s;
+    }
+    const absl::Time deadline =
+        std::min(DeadlineOf(context), absl::Now() + kTenantLockWait);
+    auto stored =
+        store_->SetTenantActive(request->slug(), request->active(), deadline);
+    if (!stored.ok()) return stored.status();
+    spdlog::info("tenant changed tenant={} active={} peer={}", stored->slug,
+                 stored->active, context->peer());
+    ToProto(*stored, response->mutable_tenant());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SyncAdminService::ListRuns(grpc::ServerContext* context,
+                                        const v1::ListRunsRequest* request,
+                                        v1::ListRunsResponse* response) {
+  return Unary("ListRuns", context, [&]() -> absl::Status {
+    if (!request->page_token().empty()) {
+      if (absl::Status s =
+              core::ValidateRunId(request->page_token(), "page_token");
+          !s.ok()) {
+        return s;
+      }
+    }
+    auto page = store_->ListRuns(
+        core::NormalizeRunId(request->page_token()),
+        PageSize(request->page_size(), kDefaultRunPage, kMaxRunPage));
+    if (!page.ok()) return page.status();
+    for (const core::RunRecord& run : page->items) {
+      ToProto(run, response->add_runs());
+    }
+    response->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SyncAdminService::GetRun(grpc::ServerContext* context,
+                                      const v1::GetRunRequest* request,
+                                      v1::GetRunResponse* response) {
+  return Unary("GetRun", context, [&]() -> absl::Status {
+    if (absl::Status s = core::ValidateRunId(request->run_id(), "run_id");
+        !s.ok()) {
+      return s;
+    }
+    auto run = store_->GetRun(core::NormalizeRunId(request->run_id()));
+    if (!run.ok()) return run.status();
+    ToProto(*run, response->mutable_run());
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace syncadmin::server
