@@ -153,12 +153,21 @@ void Run::Phase(absl::string_view name, uint64_t total) {
 void Run::Emit(std::vector<Item> items) {
   if (items.empty()) return;
   AnnounceStart();
+  const bool log_items = spdlog::should_log(spdlog::level::debug);
   for (Item& item : items) {
     if (request_.dry_run) {
       if (item.action == Action::kCreated) item.action = Action::kWouldCreate;
       if (item.action == Action::kDeleted) item.action = Action::kWouldDelete;
     }
     counts_.Add(item.action, item.kind);
+    if (log_items) {
+      log::Debug("item", {{"run", session_.run_id()},
+                          {"op", OperationName(request_.operation)},
+                          {"action", ActionName(item.action)},
+                          {"kind", KindName(item.kind)},
+                          {"tenant", item.tenant},
+                          {"module", item.module}});
+    }
   }
   sink_.OnItems(items);
 }
@@ -456,22 +465,27 @@ absl::Status Run::Finish(absl::Status status) {
   const std::string error(status.message());
   if (absl::Status journaled = session_.Finish(outcome, counts_, error);
       !journaled.ok()) {
-    spdlog::error("run journal not updated run={} code={} error={}",
-                  session_.run_id(), absl::StatusCodeToString(journaled.code()),
-                  journaled.message());
+    log::Error("run journal not updated",
+               {{"run", session_.run_id()},
+                {"code", absl::StatusCodeToString(journaled.code())},
+                {"error", journaled.message()}});
   }
   AnnounceStart();
   const int64_t duration_ms = absl::ToInt64Milliseconds(absl::Now() - started_at_);
   sink_.OnRunFinished(RunFinishedEvent{session_.run_id(), outcome, counts_,
                                        duration_ms, error, health_});
-  spdlog::info(
-      "run finished run={} op={} outcome={} created={} deleted={} "
-      "elapsed_ms={}{}",
-      session_.run_id(), OperationName(request_.operation),
-      OutcomeName(outcome),
-      counts_.Total(Action::kCreated) + counts_.Total(Action::kWouldCreate),
-      counts_.Total(Action::kDeleted) + counts_.Total(Action::kWouldDelete),
-      duration_ms, error.empty() ? "" : absl::StrCat(" error=", error));
+  std::vector<log::Field> fields = {
+      {"run", session_.run_id()},
+      {"op", OperationName(request_.operation)},
+      {"outcome", OutcomeName(outcome)},
+      {"created", counts_.Total(Action::kCreated) +
+                      counts_.Total(Action::kWouldCreate)},
+      {"deleted", counts_.Total(Action::kDeleted) +
+                      counts_.Total(Action::kWouldDelete)},
+      {"elapsed_ms", duration_ms}};
+  if (!error.empty()) fields.emplace_back("error", error);
+  log::Event(status.ok() ? spdlog::level::info : spdlog::level::warn,
+             "run finished", fields);
   return status;
 }
 
@@ -530,10 +544,11 @@ absl::Status Engine::Run(const RunRequest& raw_request, EventSink& sink) {
       auto session,
       store_->StartRun(RunParams{request.operation, ParamsJson(request),
                                  request.requested_by, request.dry_run}));
-  spdlog::info("run started run={} op={} dry_run={} requested_by={} params={}",
-               session->run_id(), OperationName(request.operation),
-               request.dry_run, QuoteForMessage(request.requested_by),
-               ParamsJson(request));
+  log::Info("run started", {{"run", session->run_id()},
+                            {"op", OperationName(request.operation)},
+                            {"dry_run", request.dry_run},
+                            {"requested_by", request.requested_by},
+                            {"params", ParamsJson(request)}});
   class Run run(options_, request, *session, sink);
   return run.Finish(run.Execute());
 }

@@ -27,7 +27,6 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
 #include "server/service.h"
-#include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace syncadmin::server {
@@ -51,6 +50,7 @@ struct Config {
   double shutdown_grace_s = 5;
   std::string port_file;
   std::string log_level = "info";
+  std::string log_format = "text";
 };
 
 absl::StatusOr<std::vector<std::string>> ParseLocales(const std::string& raw) {
@@ -88,14 +88,6 @@ absl::StatusOr<core::EngineOptions> EngineOptionsFrom(const Config& config) {
   return options;
 }
 
-void SetUpLogging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("syncd");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
-                      spdlog::pattern_time_type::utc);
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
-}
-
 // Blocks SIGINT and SIGTERM in this thread and every thread it starts later,
 // so that only the waiting thread of `Serve` receives them.
 sigset_t BlockShutdownSignals() {
@@ -110,30 +102,31 @@ sigset_t BlockShutdownSignals() {
 int Migrate(const Config& config) {
   auto store = core::Store::Open(config.db);
   if (!store.ok()) {
-    spdlog::error("database unreachable error={}", store.status().message());
+    log::Error("database unreachable", {{"error", store.status().message()}});
     return 1;
   }
   if (absl::Status s = (*store)->Migrate(); !s.ok()) {
-    spdlog::error("migration failed error={}", s.message());
+    log::Error("migration failed", {{"error", s.message()}});
     return 1;
   }
-  spdlog::info("schema migrated");
+  log::Info("schema migrated");
   return 0;
 }
 
 int Serve(const Config& config, const sigset_t& signals) {
   auto options = EngineOptionsFrom(config);
   if (!options.ok()) {
-    spdlog::error("invalid configuration: {}", options.status().message());
+    log::Error("invalid configuration",
+               {{"error", options.status().message()}});
     return 2;
   }
   auto store = core::Store::Open(config.db);
   if (!store.ok()) {
-    spdlog::error("database unreachable error={}", store.status().message());
+    log::Error("database unreachable", {{"error", store.status().message()}});
     return 1;
   }
   if (absl::Status s = (*store)->Migrate(); !s.ok()) {
-    spdlog::error("migration failed error={}", s.message());
+    log::Error("migration failed", {{"error", s.message()}});
     return 1;
   }
   core::Engine engine(*options, store->get());
@@ -153,26 +146,27 @@ int Serve(const Config& config, const sigset_t& signals) {
   builder.SetResourceQuota(quota);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
-    spdlog::error("cannot listen address={}", config.listen);
+    log::Error("cannot listen", {{"address", config.listen}});
     return 1;
   }
   server->GetHealthCheckService()->SetServingStatus(true);
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
 
   std::string host = config.listen.substr(0, config.listen.rfind(':'));
-  spdlog::info(
-      "syncd serving address={}:{} modules_dir={} locales={} "
-      "lock_timeout_s={} max_delete_share={}",
-      host, port, core::QuoteForMessage(config.modules_dir, 512),
-      config.locales, config.lock_timeout_s, config.max_delete_share);
+  log::Info("syncd serving",
+            {{"address", absl::StrCat(host, ":", port)},
+             {"modules_dir", config.modules_dir},
+             {"locales", config.locales},
+             {"lock_timeout_s", config.lock_timeout_s},
+             {"max_delete_share", config.max_delete_share}});
   if (!config.port_file.empty()) {
     std::ofstream(config.port_file) << port << "\n";
   }
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  spdlog::info("shutting down signal={} grace_s={}", strsignal(signal_number),
-               config.shutdown_grace_s);
+  log::Info("shutting down", {{"signal", strsignal(signal_number)},
+                              {"grace_s", config.shutdown_grace_s}});
   // Runs in progress see the flag at their next check and roll back; the
   // grace period lets them report that to their clients.
   shutting_down.store(true);
@@ -181,7 +175,7 @@ int Serve(const Config& config, const sigset_t& signals) {
                    std::chrono::milliseconds(
                        static_cast<int64_t>(config.shutdown_grace_s * 1000)));
   server->Wait();
-  spdlog::info("syncd stopped");
+  log::Info("syncd stopped");
   return 0;
 }
 
@@ -234,6 +228,11 @@ int main(int argc, char** argv) {
       ->envname("SYNCD_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
+  app.add_option("--log-format", config.log_format,
+                 "text, or json (one object per line)")
+      ->envname("SYNCD_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   CLI::App* migrate =
       app.add_subcommand("migrate", "Apply pending schema migrations and exit");
 
@@ -242,12 +241,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  syncadmin::server::SetUpLogging(config.log_level);
+  syncadmin::log::Init(config.log_format == "json"
+                           ? syncadmin::log::Format::kJson
+                           : syncadmin::log::Format::kText,
+                       spdlog::level::from_str(config.log_level));
   try {
     if (migrate->parsed()) return syncadmin::server::Migrate(config);
     return syncadmin::server::Serve(config, signals);
   } catch (const std::exception& e) {
-    spdlog::error("syncd failed error={}", e.what());
+    syncadmin::log::Error("syncd failed", {{"error", e.what()}});
     return 1;
   }
 }

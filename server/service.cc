@@ -9,7 +9,6 @@
 #include "absl/time/clock.h"
 #include "core/logging.h"
 #include "core/validation.h"
-#include "spdlog/spdlog.h"
 
 namespace syncadmin::server {
 namespace {
@@ -242,8 +241,11 @@ grpc::Status SyncAdminService::Stream(
     status = engine_->Run(request, sink);
   } catch (const std::exception& e) {
     // Only a bug gets here: the core reports failures as statuses.
-    spdlog::error("rpc failed rpc={} run={} peer={} code=INTERNAL error={}",
-                  rpc, sink.run_id(), context->peer(), e.what());
+    log::Error("rpc failed", {{"rpc", rpc},
+                              {"run", sink.run_id()},
+                              {"peer", context->peer()},
+                              {"code", "INTERNAL"},
+                              {"error", e.what()}});
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         "internal error; see the server log");
   }
@@ -252,11 +254,13 @@ grpc::Status SyncAdminService::Stream(
                           absl::IsNotFound(status) ||
                           absl::IsCancelled(status) ||
                           absl::IsFailedPrecondition(status);
-    auto level = expected ? spdlog::level::info : spdlog::level::err;
-    spdlog::log(level, "rpc failed rpc={} run={} peer={} code={} error={}",
-                rpc, sink.run_id().empty() ? "-" : sink.run_id(),
-                context->peer(), absl::StatusCodeToString(status.code()),
-                status.message());
+    log::Event(expected ? spdlog::level::info : spdlog::level::err,
+               "rpc failed",
+               {{"rpc", rpc},
+                {"run", sink.run_id().empty() ? "-" : sink.run_id()},
+                {"peer", context->peer()},
+                {"code", absl::StatusCodeToString(status.code())},
+                {"error", status.message()}});
   }
   return ToGrpcStatus(status);
 }
@@ -268,15 +272,18 @@ grpc::Status SyncAdminService::Unary(absl::string_view rpc,
   try {
     status = body();
   } catch (const std::exception& e) {
-    spdlog::error("rpc failed rpc={} peer={} code=INTERNAL error={}", rpc,
-                  context->peer(), e.what());
+    log::Error("rpc failed", {{"rpc", rpc},
+                              {"peer", context->peer()},
+                              {"code", "INTERNAL"},
+                              {"error", e.what()}});
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         "internal error; see the server log");
   }
   if (!status.ok()) {
-    spdlog::info("rpc failed rpc={} peer={} code={} error={}", rpc,
-                 context->peer(), absl::StatusCodeToString(status.code()),
-                 status.message());
+    log::Info("rpc failed", {{"rpc", rpc},
+                             {"peer", context->peer()},
+                             {"code", absl::StatusCodeToString(status.code())},
+                             {"error", status.message()}});
   }
   return ToGrpcStatus(status);
 }
@@ -374,8 +381,9 @@ grpc::Status SyncAdminService::CreateTenant(
           "tenant ", core::QuoteForMessage(tenant.slug), " already exists"));
     }
     if (!stored.ok()) return stored.status();
-    spdlog::info("tenant created tenant={} active={} peer={}", stored->slug,
-                 stored->active, context->peer());
+    log::Info("tenant created", {{"tenant", stored->slug},
+                                 {"active", stored->active},
+                                 {"peer", context->peer()}});
     ToProto(*stored, response->mutable_tenant());
     return absl::OkStatus();
   });
@@ -417,8 +425,9 @@ grpc::Status SyncAdminService::SetTenantActive(
     auto stored =
         store_->SetTenantActive(request->slug(), request->active(), deadline);
     if (!stored.ok()) return stored.status();
-    spdlog::info("tenant changed tenant={} active={} peer={}", stored->slug,
-                 stored->active, context->peer());
+    log::Info("tenant changed", {{"tenant", stored->slug},
+                                 {"active", stored->active},
+                                 {"peer", context->peer()}});
     ToProto(*stored, response->mutable_tenant());
     return absl::OkStatus();
   });
