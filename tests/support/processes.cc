@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -64,12 +65,43 @@ pid_t Spawn(const std::vector<std::string>& argv,
   return pid;
 }
 
+int SignalOf(int status) { return WIFSIGNALED(status) ? WTERMSIG(status) : 0; }
+
+// Waits up to `timeout_s` for `pid` to exit and returns its decoded status
+// (setting `*signal` if a signal killed it); kills it with SIGKILL and
+// returns -1 if it is still running then.
+int WaitWithTimeout(pid_t pid, double timeout_s, int* signal = nullptr) {
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      if (signal != nullptr) *signal = SIGKILL;
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (signal != nullptr) *signal = SignalOf(status);
+  return DecodeWaitStatus(status);
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 }  // namespace
 
 std::string BinaryPath(const std::string& name) {
   const char* dir = std::getenv("SYNCADMIN_BIN_DIR");
-  return absl::StrCat(dir != nullptr && *dir != '\0' ? dir : SYNCADMIN_BUILD_BIN_DIR,
-                      "/", name);
+  return absl::StrCat(
+      dir != nullptr && *dir != '\0' ? dir : SYNCADMIN_BUILD_BIN_DIR, "/",
+      name);
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv,
@@ -84,9 +116,9 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   close(err_pipe[1]);
 
   CommandResult result;
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(
-                            static_cast<int64_t>(timeout_s * 1000));
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_fds = 2;
   bool timed_out = false;
@@ -118,6 +150,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   int status = 0;
   waitpid(pid, &status, 0);
   result.exit_code = timed_out ? -1 : DecodeWaitStatus(status);
+  result.signal = timed_out ? SIGKILL : SignalOf(status);
   return result;
 }
 
@@ -126,15 +159,10 @@ SyncdProcess::SyncdProcess(const std::string& conninfo,
                            const std::vector<std::string>& extra_args) {
   const std::string port_file = (dir_.path() / "port").string();
   const std::string log_file = (dir_.path() / "syncd.log").string();
-  std::vector<std::string> argv = {BinaryPath("syncd"),
-                                   "--listen",
-                                   "127.0.0.1:0",
-                                   "--port-file",
-                                   port_file,
-                                   "--db",
-                                   conninfo,
-                                   "--modules-dir",
-                                   modules_dir};
+  std::vector<std::string> argv = {
+      BinaryPath("syncd"), "--listen", "127.0.0.1:0", "--port-file",
+      port_file,           "--db",     conninfo,      "--modules-dir",
+      modules_dir};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   const int log_fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_ = Spawn(argv, {}, log_fd, log_fd);
@@ -146,7 +174,8 @@ SyncdProcess::SyncdProcess(const std::string& conninfo,
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error(absl::StrCat("syncd exited during startup: ", Log()));
+      throw std::runtime_error(
+          absl::StrCat("syncd exited during startup: ", Log()));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -164,20 +193,49 @@ std::string SyncdProcess::address() const {
   return absl::StrCat("127.0.0.1:", port_);
 }
 
-int SyncdProcess::Stop(int signal) {
+int SyncdProcess::Stop(int signal, double timeout_s) {
   if (pid_ <= 0) return -1;
   kill(pid_, signal);
-  int status = 0;
-  waitpid(pid_, &status, 0);
+  const int code = WaitWithTimeout(pid_, timeout_s);
   pid_ = -1;
-  return DecodeWaitStatus(status);
+  return code;
 }
 
 std::string SyncdProcess::Log() const {
-  std::ifstream in(dir_.path() / "syncd.log");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return ReadFile(dir_.path() / "syncd.log");
+}
+
+BackgroundCommand::BackgroundCommand(
+    const std::vector<std::string>& argv,
+    const std::map<std::string, std::string>& env) {
+  const std::string out_file = (dir_.path() / "stdout").string();
+  const std::string err_file = (dir_.path() / "stderr").string();
+  const int out_fd = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int err_fd = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_ = Spawn(argv, env, out_fd, err_fd);
+  close(out_fd);
+  close(err_fd);
+}
+
+BackgroundCommand::~BackgroundCommand() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+void BackgroundCommand::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
+CommandResult BackgroundCommand::Wait(double timeout_s) {
+  if (pid_ > 0) {
+    result_.exit_code = WaitWithTimeout(pid_, timeout_s, &result_.signal);
+    pid_ = -1;
+    result_.out = ReadFile(dir_.path() / "stdout");
+    result_.err = ReadFile(dir_.path() / "stderr");
+  }
+  return result_;
 }
 
 CommandResult RunSyncctl(const std::string& address,

@@ -18,6 +18,7 @@ std::string BinaryPath(const std::string& name);
 
 struct CommandResult {
   int exit_code = -1;  // 128 + signal number if killed by a signal.
+  int signal = 0;      // The signal that killed it, if one did.
   std::string out;
   std::string err;
 };
@@ -43,9 +44,10 @@ class SyncdProcess {
   std::string address() const;
   pid_t pid() const { return pid_; }
 
-  // Sends `signal` and waits for the exit; returns the exit code (128 +
-  // signal number if killed by it).
-  int Stop(int signal);
+  // Sends `signal` and waits up to `timeout_s` for the exit; returns the
+  // exit code (128 + signal number if killed by it), or -1 if it was still
+  // running then (it is killed with SIGKILL).
+  int Stop(int signal, double timeout_s = 60);
   // Everything the server logged so far.
   std::string Log() const;
 
@@ -53,6 +55,32 @@ class SyncdProcess {
   TempDir dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+};
+
+// A command started in the background, for tests that act on it while it
+// runs (send it a signal, wait for it). Its output goes to files.
+class BackgroundCommand {
+ public:
+  // Starts `argv` without a shell, with `env` added to the environment.
+  explicit BackgroundCommand(
+      const std::vector<std::string>& argv,
+      const std::map<std::string, std::string>& env = {});
+  // Sends SIGKILL if still running.
+  ~BackgroundCommand();
+  BackgroundCommand(const BackgroundCommand&) = delete;
+  BackgroundCommand& operator=(const BackgroundCommand&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Sends `signal` unless the command has already been waited for.
+  void Signal(int signal);
+  // Waits up to `timeout_s` for the exit and returns the result; exit_code
+  // is -1 if it was still running then (it is killed with SIGKILL).
+  CommandResult Wait(double timeout_s = 60);
+
+ private:
+  TempDir dir_;
+  pid_t pid_ = -1;
+  CommandResult result_;
 };
 
 // Runs the syncctl binary against `address` with `args`.
