@@ -69,16 +69,31 @@ int ReportError(const grpc::Status& status, const GlobalFlags& flags) {
   return kExitFailure;
 }
 
+// SIGINT and SIGTERM, which cancel a streaming run.
+sigset_t InterruptSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  return signals;
+}
+
+// Blocks the interrupt signals in the calling thread and in every thread it
+// starts afterwards. Must run before the first gRPC channel is created, or
+// gRPC's own threads would receive the signals and the default action would
+// kill the process without cancelling the run.
+void BlockInterruptSignals() {
+  const sigset_t signals = InterruptSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
 // Cancels `context` when SIGINT or SIGTERM arrives, until destroyed. The
-// signals are blocked in every thread and received here with sigtimedwait,
-// so nothing runs in a signal handler.
+// signals must already be blocked (`BlockInterruptSignals`); they are taken
+// here with sigtimedwait, so nothing runs in a signal handler.
 class InterruptGuard {
  public:
-  explicit InterruptGuard(grpc::ClientContext* context) {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+  explicit InterruptGuard(grpc::ClientContext* context)
+      : signals_(InterruptSignals()) {
     watcher_ = std::thread([this, context] {
       const timespec tick{0, 100 * 1000 * 1000};
       while (!done_.load()) {
@@ -111,6 +126,7 @@ int RunStream(
                                                       grpc::ClientContext*)>&
         start,
     bool fail_on_drift = false) {
+  BlockInterruptSignals();
   auto stub = Connect(flags);
   grpc::ClientContext context;
   SetDeadline(flags, &context);
@@ -161,15 +177,23 @@ void AddRunFlags(CLI::App* command, RunFlags* flags, bool can_force) {
   }
 }
 
+bool IsLocale(absl::string_view s) {
+  auto lower = [](char c) { return c >= 'a' && c <= 'z'; };
+  auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  if (s.size() != 2 && s.size() != 5) return false;
+  if (!lower(s[0]) || !lower(s[1])) return false;
+  return s.size() == 2 || (s[2] == '-' && upper(s[3]) && upper(s[4]));
+}
+
 // Parses "--name TEXT" or "--name LOCALE=TEXT" values into a locale map.
 void AddNames(const std::vector<std::string>& names,
               v1::CreateTenantRequest* request) {
   for (const std::string& name : names) {
     const size_t eq = name.find('=');
+    // Only a prefix that is a locale ("tr", "pt-BR") names one; any other
+    // "=" is part of the name.
     const bool has_locale =
-        eq != std::string::npos && (eq == 2 || eq == 5) &&
-        std::all_of(name.begin(), name.begin() + eq,
-                    [](char c) { return std::isalpha(c) || c == '-'; });
+        eq != std::string::npos && IsLocale(absl::string_view(name).substr(0, eq));
     if (has_locale) {
       (*request->mutable_name())[name.substr(0, eq)] = name.substr(eq + 1);
     } else {

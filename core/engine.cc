@@ -1,11 +1,14 @@
 #include "core/engine.h"
 
 #include <algorithm>
+#include <functional>
+#include <thread>
 #include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "core/scanner.h"
 #include "core/status_macros.h"
 #include "core/validation.h"
@@ -67,6 +70,40 @@ bool NeedsModulesRoot(Operation op) {
   return false;
 }
 
+// Cancels the statement in progress while `should_stop` says so, so that a
+// run blocked inside the database (on a lock another client holds, say)
+// still ends promptly on a client cancel, a deadline or a server shutdown.
+// Between statements the run checks for itself.
+class CancelWatcher {
+ public:
+  CancelWatcher(RunSession& session, std::function<bool()> should_stop)
+      : thread_([this, &session, should_stop = std::move(should_stop)] {
+          absl::MutexLock lock(&mu_);
+          while (!done_) {
+            const bool stop = should_stop();
+            if (stop) session.CancelQuery();
+            // After a cancel, wait longer: a new statement may have started
+            // in between and needs cancelling too.
+            mu_.AwaitWithTimeout(absl::Condition(&done_),
+                                 stop ? absl::Milliseconds(250)
+                                      : absl::Milliseconds(50));
+          }
+        }) {}
+
+  ~CancelWatcher() {
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+    }
+    thread_.join();
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
 // Everything one run knows while it works: its request, session and sink,
 // the counts so far, and whether its start was announced.
 class Run {
@@ -80,6 +117,9 @@ class Run {
         started_at_(absl::Now()) {}
 
   absl::Status Execute();
+
+  // Why the run must stop now (the sink's reason or the deadline), or OK.
+  absl::Status CheckCancelled() const;
 
   // Rolls back or commits as the request says and as `status` allows,
   // journals the outcome and tells the sink. Returns the run's result.
@@ -110,7 +150,6 @@ class Run {
   // Counts `items`, turns created/deleted into would-create/would-delete in
   // a dry run, and hands them to the sink.
   void Emit(std::vector<Item> items);
-  absl::Status CheckCancelled() const;
 
   const EngineOptions& options_;
   const RunRequest& request_;
@@ -441,6 +480,16 @@ absl::Status Run::Execute() {
 }
 
 absl::Status Run::Finish(absl::Status status) {
+  if (absl::IsCancelled(status)) {
+    // A statement cancelled by the watcher reports only "cancelled"; name
+    // the actual reason (client, deadline or shutdown) instead.
+    if (absl::Status why = CheckCancelled(); !why.ok()) status = why;
+  }
+  if (status.ok() && !request_.dry_run && !request_.check_only) {
+    // A client that cancelled after the last statement still gets a
+    // rollback rather than a commit it no longer waits for.
+    status = CheckCancelled();
+  }
   Outcome outcome;
   if (status.ok() && !request_.dry_run && !request_.check_only) {
     status = session_.Commit();
@@ -550,7 +599,13 @@ absl::Status Engine::Run(const RunRequest& raw_request, EventSink& sink) {
                             {"requested_by", request.requested_by},
                             {"params", ParamsJson(request)}});
   class Run run(options_, request, *session, sink);
-  return run.Finish(run.Execute());
+  absl::Status status;
+  {
+    CancelWatcher watcher(*session,
+                          [&run] { return !run.CheckCancelled().ok(); });
+    status = run.Execute();
+  }
+  return run.Finish(status);
 }
 
 }  // namespace syncadmin::core

@@ -179,7 +179,7 @@ class GrpcEventSink final : public core::EventSink {
   const std::atomic<bool>* shutting_down_;
   std::string run_id_;
   uint64_t sequence_ = 0;
-  bool write_failed_ = false;
+  std::atomic<bool> write_failed_{false};
 };
 
 core::RunRequest BaseRequest(core::Operation op,
