@@ -349,7 +349,7 @@ absl::Status Run::HealthCheck() {
                                session_.ListOrphanMetas(chunk, names));
     health_->orphan_metas += orphans.size();
     Emit(std::move(orphans));
-    SYNCADMIN_ASSIGN_OR_RETURN(auto disabled, session_.ListDisabledMetas(chunk));
+    SYNCADMIN_ASSIGN_OR_RETURN(auto disabled, session_.ListDisabledMetas(chunk, names));
     health_->disabled_metas += disabled.size();
     Emit(std::move(disabled));
     if (request_.check_only) {
@@ -452,10 +452,16 @@ absl::Status Run::Restore() {
 }
 
 absl::Status Run::Execute() {
-  SYNCADMIN_RETURN_IF_ERROR(session_.AcquireLock(
+  absl::Status locked = session_.AcquireLock(
       LockScopeFor(request_), request_.tenant,
       std::min(absl::Now() + options_.lock_timeout, request_.deadline),
-      [this] { return !CheckCancelled().ok(); }));
+      [this] { return !CheckCancelled().ok(); });
+  if (!locked.ok()) {
+    // The wait is also bounded by the request's deadline: when that is what
+    // ended it, say so rather than blame the lock holder.
+    absl::Status stop = CheckCancelled();
+    return stop.ok() ? locked : stop;
+  }
   SYNCADMIN_RETURN_IF_ERROR(CheckCancelled());
   SYNCADMIN_RETURN_IF_ERROR(session_.Begin());
   switch (request_.operation) {

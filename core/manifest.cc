@@ -121,8 +121,13 @@ absl::Status ApplyFields(const Json& doc, absl::string_view path,
     defaults->enabled = it->get<bool>();
   }
   if (auto it = doc.find("order"); it != doc.end()) {
-    if (!it->is_number_integer() ||
-        std::abs(it->get<int64_t>()) > kMaxAbsOrder) {
+    // Unsigned values are read as such: as int64 a huge one would wrap.
+    const bool in_range =
+        it->is_number_unsigned()
+            ? it->get<uint64_t>() <= static_cast<uint64_t>(kMaxAbsOrder)
+            : it->is_number_integer() && it->get<int64_t>() >= -kMaxAbsOrder &&
+                  it->get<int64_t>() <= kMaxAbsOrder;
+    if (!in_range) {
       return ManifestError(path, absl::StrCat("\"order\" must be an integer "
                                               "between -",
                                               kMaxAbsOrder, " and ",

@@ -676,14 +676,16 @@ class PgRunSession final : public RunSession {
   }
 
   absl::StatusOr<std::vector<Item>> ListDisabledMetas(
-      const std::vector<std::string>& tenants) override {
+      const std::vector<std::string>& tenants,
+      const std::vector<std::string>& modules) override {
     return InTx("listing disabled metas", [&](pqxx::work& tx) {
       return absl::StatusOr<std::vector<Item>>(ToItems(
           tx.exec_params(R"sql(
             SELECT tenant, name FROM module_meta
              WHERE tenant = ANY($1::text[]) AND NOT enabled
+               AND name = ANY($2::text[])
              ORDER BY tenant, name)sql",
-                         ToPgArray(tenants)),
+                         ToPgArray(tenants), ToPgArray(modules)),
           Action::kSkipped, Kind::kMeta,
           "module disabled for this tenant: no setting expected"));
     });
@@ -960,6 +962,14 @@ absl::StatusOr<Page<RunRecord>> Store::ListRuns(absl::string_view page_token,
     auto conn = Connect(conninfo_);
     pqxx::work tx(*conn);
     ReconcileAbandonedRuns(tx);
+    if (!page_token.empty() &&
+        tx.exec_params("SELECT 1 FROM sync_runs WHERE id = $1::uuid",
+                       std::string(page_token))
+            .empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("page_token ", QuoteForMessage(page_token),
+                       " names no journaled run"));
+    }
     const pqxx::result rows = tx.exec_params(
         absl::StrCat("SELECT ", kRunColumns, R"sql(
            FROM sync_runs r

@@ -87,7 +87,8 @@ class Store {
   // One journaled run; kNotFound if there is none.
   absl::StatusOr<RunRecord> GetRun(absl::string_view run_id);
 
-  // Journaled runs, newest first, after the run `page_token` (a run id).
+  // Journaled runs, newest first, after the run `page_token` (a run id;
+  // kInvalidArgument if no run has it).
   absl::StatusOr<Page<RunRecord>> ListRuns(absl::string_view page_token,
                                            int limit);
 
@@ -236,9 +237,11 @@ class RunSession {
       const std::vector<std::string>& tenants,
       const std::vector<std::string>& modules) = 0;
 
-  // Disabled metas of `tenants`.
+  // Disabled metas of `tenants` whose module is in `modules` (an orphan is
+  // reported as an orphan only).
   virtual absl::StatusOr<std::vector<Item>> ListDisabledMetas(
-      const std::vector<std::string>& tenants) = 0;
+      const std::vector<std::string>& tenants,
+      const std::vector<std::string>& modules) = 0;
 
   // Inactive tenants that still have metas or settings.
   virtual absl::StatusOr<std::vector<InactiveTenantRows>>

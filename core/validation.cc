@@ -39,6 +39,35 @@ absl::Status Invalid(absl::string_view field, absl::string_view value,
       field, " ", QuoteForMessage(value), " is invalid: it must match ", rule));
 }
 
+// Decodes the code point that starts at `value[i]` (valid UTF-8 assumed).
+uint32_t CodePointAt(absl::string_view value, size_t i) {
+  const auto c = static_cast<uint8_t>(value[i]);
+  size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+  uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+  for (size_t k = 1; k < len && i + k < value.size(); ++k) {
+    cp = (cp << 6) | (static_cast<uint8_t>(value[i + k]) & 0x3F);
+  }
+  return cp;
+}
+
+// Unicode white space (the White_Space property) outside the C0/C1
+// controls, which are rejected on their own.
+bool IsUnicodeSpace(uint32_t cp) {
+  return cp == 0x20 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+// True if valid UTF-8 `value` starts or ends with a white-space character.
+bool StartsOrEndsWithSpace(absl::string_view value) {
+  size_t last = value.size() - 1;
+  while (last > 0 && (static_cast<uint8_t>(value[last]) & 0xC0) == 0x80) {
+    --last;
+  }
+  return IsUnicodeSpace(CodePointAt(value, 0)) ||
+         IsUnicodeSpace(CodePointAt(value, last));
+}
+
 }  // namespace
 
 absl::Status ValidateTenantSlug(absl::string_view value,
@@ -182,7 +211,7 @@ absl::Status ValidateDisplayText(absl::string_view value,
         "%s is %d characters long: at most %d are allowed", field, chars,
         kMaxDisplayTextChars));
   }
-  if (value.front() == ' ' || value.back() == ' ') {
+  if (StartsOrEndsWithSpace(value)) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, " ", QuoteForMessage(value),
                      " has leading or trailing spaces"));

@@ -1972,11 +1972,7 @@ TEST_F(LockTest, CancellationStopsTheWaitForALock) {
 
 // A request whose own deadline passes while it waits for a lock has hit its
 // deadline, not the lock timeout: `Engine::Run` documents kDeadlineExceeded
-// for that, and the journal should say "cancelled".
-// PRODUCT BUG: `Run::Execute` (core/engine.cc) bounds the lock wait by the
-// request deadline, and `PollForLock` (core/store.cc) then reports the
-// expiry as kAborted "timed out waiting for the global sync lock", with
-// outcome "failed".
+// for that, and the journal should say "cancelled", not blame the lock.
 TEST_F(LockTest, DeadlinePassingWhileWaitingForALockIsDeadlineExceeded) {
   LockHolder holder(db_.conninfo());
   holder.Exec(

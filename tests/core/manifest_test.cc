@@ -254,10 +254,8 @@ TEST(ManifestTest, RejectsOrderThatIsNotASmallInteger) {
 }
 
 // Integers beyond the int64 range must be refused like any other order
-// outside [-1000000, 1000000].
-// PRODUCT BUG: core/manifest.cc reads an unsigned JSON integer with
-// `get<int64_t>()`, so 18446744073709551615 becomes -1 and passes, and
-// 9223372036854775808 becomes INT64_MIN, whose `std::abs` overflows.
+// outside [-1000000, 1000000]: read as int64, 18446744073709551615 would
+// wrap to -1, and INT64_MIN has no absolute value.
 TEST(ManifestTest, RejectsOrderBeyondInt64) {
   ExpectRejected(R"({"order": 18446744073709551615})",
                  "\"order\" must be an integer");

@@ -329,7 +329,6 @@ TEST(ValidationTest, DisplayTextRejectsLeadingAndTrailingSpaces) {
 
 // The contract promises "no leading or trailing white space"; Unicode
 // spaces such as U+00A0 and U+3000 are white space as much as U+0020.
-// PRODUCT BUG: only U+0020 is checked (core/validation.cc).
 TEST(ValidationTest, DisplayTextRejectsLeadingAndTrailingUnicodeSpaces) {
   for (const std::string& bad : std::vector<std::string>{"\xC2\xA0"
                                                          "Acme",
