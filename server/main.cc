@@ -22,6 +22,7 @@
 #include "core/logging.h"
 #include "core/store.h"
 #include "core/validation.h"
+#include "server/db_health.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -51,6 +52,7 @@ struct Config {
   std::string port_file;
   std::string log_level = "info";
   std::string log_format = "text";
+  double db_check_interval_s = 5;
 };
 
 absl::StatusOr<std::vector<std::string>> ParseLocales(const std::string& raw) {
@@ -149,8 +151,17 @@ int Serve(const Config& config, const sigset_t& signals) {
     log::Error("cannot listen", {{"address", config.listen}});
     return 1;
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
-  server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus(kServiceName, true);
+  DbHealthMonitor db_health(
+      [&store] { return (*store)->Ping(); },
+      [health](bool serving) {
+        health->SetServingStatus(serving);
+        health->SetServingStatus(kServiceName, serving);
+      },
+      absl::Seconds(config.db_check_interval_s));
+  db_health.Start();
 
   std::string host = config.listen.substr(0, config.listen.rfind(':'));
   log::Info("syncd serving",
@@ -170,7 +181,8 @@ int Serve(const Config& config, const sigset_t& signals) {
   // Runs in progress see the flag at their next check and roll back; the
   // grace period lets them report that to their clients.
   shutting_down.store(true);
-  server->GetHealthCheckService()->SetServingStatus(false);
+  db_health.Stop();  // Else a ping could report SERVING again.
+  health->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(
                        static_cast<int64_t>(config.shutdown_grace_s * 1000)));
@@ -232,6 +244,12 @@ int main(int argc, char** argv) {
                  "text, or json (one object per line)")
       ->envname("SYNCD_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--db-check-interval", config.db_check_interval_s,
+                 "Seconds between database pings; the gRPC health status is "
+                 "NOT_SERVING while the database does not answer")
+      ->envname("SYNCD_DB_CHECK_INTERVAL")
+      ->check(CLI::Range(0.05, 3600.0))
       ->capture_default_str();
   CLI::App* migrate =
       app.add_subcommand("migrate", "Apply pending schema migrations and exit");
