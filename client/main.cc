@@ -1,14 +1,18 @@
 // syncctl: command-line client of the SyncAdmin gRPC service.
 //
-// Exit codes: 0 success; 1 the server reported a failure (or could not be
-// reached); 2 usage error; 3 `health --check` found drift; 130 interrupted.
+// Exit codes (also in `syncctl --help` and the README): 0 success; 1 the
+// server reported a failure (or could not be reached); 2 usage error;
+// 3 `health --check` found drift; 4 refused: a command that deletes was not
+// confirmed; 130 interrupted.
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -16,7 +20,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "client/confirm.h"
+#include "client/json_output.h"
 #include "client/output.h"
+#include "client/progress.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "syncadmin/v1/sync_admin.grpc.pb.h"
 
@@ -27,7 +35,10 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitDrift = 3;
+constexpr int kExitRefused = 4;
 constexpr int kExitInterrupted = 130;
+
+constexpr char kServiceName[] = "syncadmin.v1.SyncAdmin";
 
 using Stub = v1::SyncAdmin::Stub;
 using EventReader = grpc::ClientReader<v1::SyncEvent>;
@@ -35,12 +46,17 @@ using EventReader = grpc::ClientReader<v1::SyncEvent>;
 struct GlobalFlags {
   std::string addr = "127.0.0.1:50051";
   double timeout_s = 0;
+  std::string output = "text";
+  bool no_progress = false;
+
+  bool json() const { return output == "json"; }
 };
 
 struct RunFlags {
   bool dry_run = false;
   bool force = false;
   bool unchanged = false;
+  bool yes = false;
 };
 
 std::unique_ptr<Stub> Connect(const GlobalFlags& flags) {
@@ -61,11 +77,13 @@ int ReportError(const grpc::Status& status, const GlobalFlags& flags) {
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     message = absl::StrCat(message, " (is syncd running at ", flags.addr, "?)");
   }
-  std::fprintf(stderr, "syncctl: %s: %s\n",
-               absl::StatusCodeToString(
-                   static_cast<absl::StatusCode>(status.error_code()))
-                   .c_str(),
-               message.c_str());
+  const std::string code = absl::StatusCodeToString(
+      static_cast<absl::StatusCode>(status.error_code()));
+  std::fprintf(stderr, "syncctl: %s: %s\n", code.c_str(), message.c_str());
+  if (flags.json()) {
+    WriteJsonLine(stdout, ErrorJson(code, status.error_message()));
+    std::fflush(stdout);
+  }
   return kExitFailure;
 }
 
@@ -118,43 +136,174 @@ class InterruptGuard {
   std::thread watcher_;
 };
 
-// Runs one streaming operation: prints every event, then maps the outcome
-// to an exit code.
-int RunStream(
-    const GlobalFlags& flags,
-    const std::function<std::unique_ptr<EventReader>(Stub&,
-                                                      grpc::ClientContext*)>&
-        start,
-    bool fail_on_drift = false) {
-  BlockInterruptSignals();
-  auto stub = Connect(flags);
+using StartFn = std::function<std::unique_ptr<EventReader>(
+    Stub&, grpc::ClientContext*, bool dry_run)>;
+
+// How one streamed call ended.
+struct StreamResult {
+  grpc::Status status;
+  bool interrupted = false;
+  std::optional<v1::RunFinished> finished;
+};
+
+// Streams one call, handing every event to `on_event`; SIGINT or SIGTERM
+// cancels the call. The interrupt signals must be blocked already.
+StreamResult Stream(Stub& stub, const GlobalFlags& flags, const StartFn& start,
+                    bool dry_run,
+                    const std::function<void(const v1::SyncEvent&)>& on_event) {
   grpc::ClientContext context;
   SetDeadline(flags, &context);
-  std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
-  TextEventPrinter printer(stdout);
-  grpc::Status status;
-  bool interrupted;
-  {
-    InterruptGuard guard(&context);
-    std::unique_ptr<EventReader> reader = start(*stub, &context);
-    v1::SyncEvent event;
-    while (reader->Read(&event)) printer.Print(event);
-    status = reader->Finish();
-    interrupted = guard.interrupted();
+  StreamResult result;
+  InterruptGuard guard(&context);
+  std::unique_ptr<EventReader> reader = start(stub, &context, dry_run);
+  v1::SyncEvent event;
+  while (reader->Read(&event)) {
+    if (event.has_run_finished()) result.finished = event.run_finished();
+    on_event(event);
   }
+  result.status = reader->Finish();
+  result.interrupted = guard.interrupted();
+  return result;
+}
+
+// True once SIGINT or SIGTERM is pending (they are blocked; see
+// `BlockInterruptSignals`). Takes the signal.
+bool InterruptPending() {
+  const sigset_t signals = InterruptSignals();
+  const timespec now{0, 0};
+  return sigtimedwait(&signals, nullptr, &now) > 0;
+}
+
+// What a command that deletes needs before it runs.
+struct Deletion {
+  std::string command;  // "all", "remove-tenant"
+  std::string tenant;   // For remove-tenant: typed back to confirm.
+};
+
+// Runs the dry run that shows what `deletion` would delete and asks the
+// operator. Returns -1 to go ahead, else the exit code to stop with.
+int Confirm(Stub& stub, const GlobalFlags& flags, const StartFn& start,
+            const Deletion& deletion) {
+  if (isatty(STDIN_FILENO) != 1) {
+    std::fprintf(stderr,
+                 "syncctl: %s %s rows and needs confirmation: run it at a "
+                 "terminal, or pass --yes (see first what it would delete "
+                 "with --dry-run)\n",
+                 deletion.command.c_str(),
+                 deletion.tenant.empty() ? "may delete" : "deletes");
+    return kExitRefused;
+  }
+  DeletionPreview preview;
+  const StreamResult dry = Stream(stub, flags, start, /*dry_run=*/true,
+                                  [&](const v1::SyncEvent& e) { preview.Add(e); });
+  if (dry.interrupted) {
+    std::fprintf(stderr, "syncctl: interrupted; nothing was changed\n");
+    return kExitInterrupted;
+  }
+  if (!dry.status.ok()) return ReportError(dry.status, flags);
+  if (preview.total() == 0 && deletion.tenant.empty()) return -1;
+
+  std::string question = preview.Describe();
+  std::string expected;
+  if (!deletion.tenant.empty()) {
+    expected = deletion.tenant;
+    absl::StrAppend(&question, "Type the tenant's slug (", deletion.tenant,
+                    ") to delete it: ");
+  } else {
+    absl::StrAppend(&question, "Delete them? [y/N] ");
+  }
+  switch (Ask(question, expected, /*also_yes=*/deletion.tenant.empty(),
+              STDIN_FILENO, stderr, InterruptPending)) {
+    case Answer::kConfirmed:
+      return -1;
+    case Answer::kInterrupted:
+      std::fprintf(stderr, "syncctl: interrupted; nothing was changed\n");
+      return kExitInterrupted;
+    case Answer::kDeclined:
+      break;
+  }
+  std::fprintf(stderr, "syncctl: not confirmed; nothing was changed\n");
+  return kExitRefused;
+}
+
+// Runs one streaming operation: confirms it first if it deletes, prints
+// every event (as text, with a progress bar on a terminal, or as JSON
+// lines), then maps the outcome to an exit code.
+int RunStream(const GlobalFlags& flags, const RunFlags& run_flags,
+              const StartFn& start, std::optional<Deletion> deletion = {},
+              bool fail_on_drift = false) {
+  BlockInterruptSignals();
+  auto stub = Connect(flags);
+  if (deletion && !run_flags.dry_run && !run_flags.yes) {
+    if (int code = Confirm(*stub, flags, start, *deletion); code >= 0) {
+      return code;
+    }
+  }
+
+  std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
+  TextEventPrinter text(stdout);
+  JsonEventPrinter json(stdout);
+  std::optional<ProgressBar> bar;
+  if (!flags.json() && !flags.no_progress && ProgressWanted()) {
+    bar.emplace(stderr, TerminalWidth(STDERR_FILENO));
+  }
+  const StreamResult result =
+      Stream(*stub, flags, start, run_flags.dry_run,
+             [&](const v1::SyncEvent& event) {
+               if (flags.json()) {
+                 json.Print(event);
+                 return;
+               }
+               if (bar) bar->Clear();
+               text.Print(event);
+               if (bar) {
+                 std::fflush(stdout);
+                 bar->Update(event);
+               }
+             });
+  if (bar) bar->Clear();
   std::fflush(stdout);
-  if (interrupted) {
+  if (result.interrupted) {
     std::fprintf(stderr,
                  "syncctl: interrupted; the run was cancelled and rolled "
                  "back\n");
     return kExitInterrupted;
   }
-  if (!status.ok()) return ReportError(status, flags);
-  if (fail_on_drift && printer.finished() &&
-      printer.run_finished().health().drift()) {
+  if (!result.status.ok()) return ReportError(result.status, flags);
+  if (fail_on_drift && result.finished && result.finished->health().drift()) {
     return kExitDrift;
   }
   return kExitOk;
+}
+
+// Asks the standard gRPC health service whether SyncAdmin is serving (which
+// syncd ties to its database answering). Exits 0 when SERVING, else 1.
+int Ping(const GlobalFlags& flags) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(flags.addr, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  // A probe must answer quickly even without --timeout.
+  context.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(
+          (flags.timeout_s > 0 ? flags.timeout_s : 5) * 1000)));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(kServiceName);
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) return ReportError(status, flags);
+  const std::string name =
+      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+          response.status());
+  if (flags.json()) {
+    WriteJsonLine(stdout, Json{{"service", kServiceName}, {"status", name}});
+  } else {
+    std::printf("%s %s\n", kServiceName, name.c_str());
+  }
+  return response.status() ==
+                 grpc::health::v1::HealthCheckResponse::SERVING
+             ? kExitOk
+             : kExitFailure;
 }
 
 v1::RunOptions OptionsOf(const RunFlags& flags) {
@@ -165,7 +314,10 @@ v1::RunOptions OptionsOf(const RunFlags& flags) {
   return options;
 }
 
-void AddRunFlags(CLI::App* command, RunFlags* flags, bool can_force) {
+// The flags of every streaming operation. `deletes` adds --yes (and
+// --force for `all`).
+void AddRunFlags(CLI::App* command, RunFlags* flags, bool can_force,
+                 bool deletes = false) {
   command->add_flag("--dry-run", flags->dry_run,
                     "Show what would change; write nothing");
   command->add_flag("--unchanged", flags->unchanged,
@@ -174,6 +326,10 @@ void AddRunFlags(CLI::App* command, RunFlags* flags, bool can_force) {
     command->add_flag("--force", flags->force,
                       "Allow deleting more than the guard's share of a "
                       "tenant's metas");
+  }
+  if (deletes) {
+    command->add_flag("-y,--yes", flags->yes,
+                      "Delete without asking (needed without a terminal)");
   }
 }
 
@@ -215,6 +371,31 @@ int Unary(const GlobalFlags& flags, const Request& request, Call call,
   return kExitOk;
 }
 
+constexpr char kTopFooter[] = R"(Examples:
+  syncctl tenants add acme --name "Acme Corp"
+  syncctl all --dry-run
+  syncctl -o json all --yes | jq -c 'select(.event == "item")'
+
+Output: --output text (default) prints one line per item, with a progress
+bar on stderr when stdout and stderr are terminals; --output json prints one
+JSON object per event (one per item) per line.
+
+Environment: SYNCCTL_ADDR, SYNCCTL_TIMEOUT and SYNCCTL_OUTPUT stand for
+--addr, --timeout and --output; a flag wins over its variable.
+
+Exit codes:
+  0    success
+  1    failure: the server reported an error or could not be reached
+  2    usage error
+  3    health --check found drift
+  4    refused: a command that deletes was not confirmed (see --yes)
+  130  interrupted (Ctrl-C): the run was cancelled and rolled back)";
+
+// Adds "Example:" lines to a subcommand's --help.
+void Example(CLI::App* command, const std::string& lines) {
+  command->footer("Example:\n" + lines);
+}
+
 int Main(int argc, char** argv) {
   GlobalFlags global;
   CLI::App app{"syncctl: run SyncAdmin operations and watch them item by item",
@@ -222,6 +403,7 @@ int Main(int argc, char** argv) {
   app.set_version_flag("--version", "syncctl 0.1.0");
   app.require_subcommand(1);
   app.fallthrough();
+  app.footer(kTopFooter);
   app.add_option("--addr", global.addr, "syncd address, HOST:PORT")
       ->envname("SYNCCTL_ADDR")
       ->capture_default_str();
@@ -229,6 +411,13 @@ int Main(int argc, char** argv) {
                  "Give up after this many seconds (0: never)")
       ->envname("SYNCCTL_TIMEOUT")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("-o,--output", global.output,
+                 "text, or json: one object per line")
+      ->envname("SYNCCTL_OUTPUT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_flag("--no-progress", global.no_progress,
+               "Never draw a progress bar, even on a terminal");
 
   RunFlags run_flags;
   std::string tenant, module, run_id, page_token;
@@ -238,59 +427,89 @@ int Main(int argc, char** argv) {
 
   auto* all = app.add_subcommand(
       "all", "Delete orphans, seed missing metas and settings (sync:all)");
-  AddRunFlags(all, &run_flags, true);
+  AddRunFlags(all, &run_flags, /*can_force=*/true, /*deletes=*/true);
+  Example(all,
+          "  syncctl all --dry-run    # what would change, nothing written\n"
+          "  syncctl all              # asks before deleting orphans\n"
+          "  syncctl all --yes        # in scripts: no question asked");
   auto* meta = app.add_subcommand(
       "meta", "Seed missing metas for every active tenant (sync:meta)");
   AddRunFlags(meta, &run_flags, false);
+  Example(meta, "  syncctl meta --dry-run");
   auto* settings = app.add_subcommand(
       "settings", "Seed missing settings of enabled metas (sync:settings)");
   AddRunFlags(settings, &run_flags, false);
+  Example(settings, "  syncctl settings");
   auto* health = app.add_subcommand(
       "health", "Report drift and repair missing settings (sync:health)");
   AddRunFlags(health, &run_flags, false);
   health->add_flag("--check", check_only,
                    "Only report; exit 3 if drift is found");
+  Example(health, "  syncctl health --check || echo \"drift: exit $?\"");
   auto* seed_tenant = app.add_subcommand(
       "tenant", "Seed every module for one tenant (sync:tenant)");
   seed_tenant->add_option("SLUG", tenant, "Tenant slug")->required();
   AddRunFlags(seed_tenant, &run_flags, false);
+  Example(seed_tenant, "  syncctl tenant acme");
   auto* seed_module = app.add_subcommand(
       "module", "Seed one module for every active tenant (sync:module)");
   seed_module->add_option("NAME", module, "Module directory name")->required();
   AddRunFlags(seed_module, &run_flags, false);
+  Example(seed_module, "  syncctl module blog");
   auto* remove = app.add_subcommand(
       "remove-tenant",
       "Delete a tenant's settings, metas and registry row, archived "
       "(sync:remove-tenant)");
   remove->add_option("SLUG", tenant, "Tenant slug")->required();
-  AddRunFlags(remove, &run_flags, false);
+  AddRunFlags(remove, &run_flags, false, /*deletes=*/true);
+  Example(remove,
+          "  syncctl remove-tenant acme          # shows what goes, asks for "
+          "the slug\n"
+          "  syncctl remove-tenant acme --yes    # in scripts");
   auto* restore = app.add_subcommand(
       "restore", "Put back what an earlier run deleted");
   restore->add_option("RUN_ID", run_id, "Id of the run to undo")->required();
   AddRunFlags(restore, &run_flags, false);
+  Example(restore, "  syncctl restore 8a67d4bc-0f1e-4c2b-9a51-3d2f0c6b7e10");
 
   auto* tenants = app.add_subcommand("tenants", "Manage the tenant registry");
   tenants->require_subcommand(1);
+  Example(tenants,
+          "  syncctl tenants add acme --name \"Acme Corp\"\n"
+          "  syncctl tenants list -o json | jq -r '.tenants[].slug'");
   auto* tenants_add = tenants->add_subcommand("add", "Register a tenant");
   tenants_add->add_option("SLUG", tenant, "Tenant slug")->required();
   tenants_add->add_option("--name", names,
                           "Display name, TEXT or LOCALE=TEXT (repeatable)");
   tenants_add->add_flag("--inactive", inactive, "Register it as inactive");
+  Example(tenants_add,
+          "  syncctl tenants add acme --name \"Acme Corp\" --name tr=\"Acme "
+          "A.S.\"");
   auto* tenants_list = tenants->add_subcommand("list", "List tenants");
   tenants_list->add_option("--page-size", page_size, "Tenants per page");
   tenants_list->add_option("--page-token", page_token, "Page to show");
+  Example(tenants_list, "  syncctl tenants list --page-size 50");
   auto* tenants_activate =
       tenants->add_subcommand("activate", "Activate a tenant");
   tenants_activate->add_option("SLUG", tenant, "Tenant slug")->required();
+  Example(tenants_activate, "  syncctl tenants activate acme");
   auto* tenants_deactivate =
       tenants->add_subcommand("deactivate", "Deactivate a tenant");
   tenants_deactivate->add_option("SLUG", tenant, "Tenant slug")->required();
+  Example(tenants_deactivate, "  syncctl tenants deactivate acme");
 
   auto* runs = app.add_subcommand("runs", "List journaled runs, newest first");
   runs->add_option("--page-size", page_size, "Runs per page");
   runs->add_option("--page-token", page_token, "Page to show");
+  Example(runs, "  syncctl runs --page-size 10");
   auto* run = app.add_subcommand("run", "Show one journaled run");
   run->add_option("RUN_ID", run_id, "Run id")->required();
+  Example(run, "  syncctl run 8a67d4bc-0f1e-4c2b-9a51-3d2f0c6b7e10 -o json");
+  auto* ping = app.add_subcommand(
+      "ping",
+      "Check that syncd serves and reaches its database (gRPC health); exit "
+      "0 if SERVING, else 1");
+  Example(ping, "  syncctl ping --timeout 3");
 
   try {
     app.parse(argc, argv);
@@ -298,71 +517,91 @@ int Main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
 
-  const v1::RunOptions options = OptionsOf(run_flags);
+  // Each operation sends its request with the options given, or with
+  // dry_run set for the preview before a deletion.
+  const auto options = [&](bool dry_run) {
+    v1::RunOptions o = OptionsOf(run_flags);
+    o.set_dry_run(dry_run);
+    if (dry_run && !run_flags.dry_run) o.set_include_unchanged(false);
+    return o;
+  };
   if (all->parsed()) {
-    v1::SyncAllRequest request;
-    *request.mutable_options() = options;
-    return RunStream(global, [&](Stub& stub, grpc::ClientContext* ctx) {
-      return stub.SyncAll(ctx, request);
-    });
+    return RunStream(
+        global, run_flags,
+        [&](Stub& stub, grpc::ClientContext* ctx, bool dry_run) {
+          v1::SyncAllRequest request;
+          *request.mutable_options() = options(dry_run);
+          return stub.SyncAll(ctx, request);
+        },
+        Deletion{"all", ""});
   }
   if (meta->parsed()) {
-    v1::SeedMetaRequest request;
-    *request.mutable_options() = options;
-    return RunStream(global, [&](Stub& stub, grpc::ClientContext* ctx) {
-      return stub.SeedMeta(ctx, request);
-    });
+    return RunStream(global, run_flags,
+                     [&](Stub& stub, grpc::ClientContext* ctx, bool dry_run) {
+                       v1::SeedMetaRequest request;
+                       *request.mutable_options() = options(dry_run);
+                       return stub.SeedMeta(ctx, request);
+                     });
   }
   if (settings->parsed()) {
-    v1::SeedSettingsRequest request;
-    *request.mutable_options() = options;
-    return RunStream(global, [&](Stub& stub, grpc::ClientContext* ctx) {
-      return stub.SeedSettings(ctx, request);
-    });
+    return RunStream(global, run_flags,
+                     [&](Stub& stub, grpc::ClientContext* ctx, bool dry_run) {
+                       v1::SeedSettingsRequest request;
+                       *request.mutable_options() = options(dry_run);
+                       return stub.SeedSettings(ctx, request);
+                     });
   }
   if (health->parsed()) {
-    v1::HealthCheckRequest request;
-    *request.mutable_options() = options;
-    request.set_check_only(check_only);
     return RunStream(
-        global,
-        [&](Stub& stub, grpc::ClientContext* ctx) {
+        global, run_flags,
+        [&](Stub& stub, grpc::ClientContext* ctx, bool dry_run) {
+          v1::HealthCheckRequest request;
+          *request.mutable_options() = options(dry_run);
+          request.set_check_only(check_only);
           return stub.HealthCheck(ctx, request);
         },
-        /*fail_on_drift=*/check_only);
+        std::nullopt, /*fail_on_drift=*/check_only);
   }
   if (seed_tenant->parsed()) {
-    v1::SeedTenantRequest request;
-    *request.mutable_options() = options;
-    request.set_tenant(tenant);
-    return RunStream(global, [&](Stub& stub, grpc::ClientContext* ctx) {
-      return stub.SeedTenant(ctx, request);
-    });
+    return RunStream(global, run_flags,
+                     [&](Stub& stub, grpc::ClientContext* ctx, bool dry_run) {
+                       v1::SeedTenantRequest request;
+                       *request.mutable_options() = options(dry_run);
+                       request.set_tenant(tenant);
+                       return stub.SeedTenant(ctx, request);
+                     });
   }
   if (seed_module->parsed()) {
-    v1::SeedModuleRequest request;
-    *request.mutable_options() = options;
-    request.set_module(module);
-    return RunStream(global, [&](Stub& stub, grpc::ClientContext* ctx) {
-      return stub.SeedModule(ctx, request);
-    });
+    return RunStream(global, run_flags,
+                     [&](Stub& stub, grpc::ClientContext* ctx, bool dry_run) {
+                       v1::SeedModuleRequest request;
+                       *request.mutable_options() = options(dry_run);
+                       request.set_module(module);
+                       return stub.SeedModule(ctx, request);
+                     });
   }
   if (remove->parsed()) {
-    v1::RemoveTenantRequest request;
-    *request.mutable_options() = options;
-    request.set_tenant(tenant);
-    return RunStream(global, [&](Stub& stub, grpc::ClientContext* ctx) {
-      return stub.RemoveTenant(ctx, request);
-    });
+    return RunStream(
+        global, run_flags,
+        [&](Stub& stub, grpc::ClientContext* ctx, bool dry_run) {
+          v1::RemoveTenantRequest request;
+          *request.mutable_options() = options(dry_run);
+          request.set_tenant(tenant);
+          return stub.RemoveTenant(ctx, request);
+        },
+        Deletion{"remove-tenant", tenant});
   }
   if (restore->parsed()) {
-    v1::RestoreRequest request;
-    *request.mutable_options() = options;
-    request.set_run_id(run_id);
-    return RunStream(global, [&](Stub& stub, grpc::ClientContext* ctx) {
-      return stub.Restore(ctx, request);
-    });
+    return RunStream(global, run_flags,
+                     [&](Stub& stub, grpc::ClientContext* ctx, bool dry_run) {
+                       v1::RestoreRequest request;
+                       *request.mutable_options() = options(dry_run);
+                       request.set_run_id(run_id);
+                       return stub.Restore(ctx, request);
+                     });
   }
+  if (ping->parsed()) return Ping(global);
+  const bool json = global.json();
   if (tenants_add->parsed()) {
     v1::CreateTenantRequest request;
     request.set_slug(tenant);
@@ -370,7 +609,11 @@ int Main(int argc, char** argv) {
     AddNames(names, &request);
     return Unary<v1::CreateTenantRequest, v1::CreateTenantResponse>(
         global, request, &Stub::CreateTenant,
-        [](const v1::CreateTenantResponse& r) {
+        [json](const v1::CreateTenantResponse& r) {
+          if (json) {
+            WriteJsonLine(stdout, Json{{"tenant", TenantJson(r.tenant())}});
+            return;
+          }
           std::printf("tenant %s registered (%s)\n", r.tenant().slug().c_str(),
                       r.tenant().active() ? "active" : "inactive");
         });
@@ -381,7 +624,13 @@ int Main(int argc, char** argv) {
     request.set_page_token(page_token);
     return Unary<v1::ListTenantsRequest, v1::ListTenantsResponse>(
         global, request, &Stub::ListTenants,
-        [](const v1::ListTenantsResponse& r) { PrintTenants(stdout, r); });
+        [json](const v1::ListTenantsResponse& r) {
+          if (json) {
+            WriteJsonLine(stdout, TenantsJson(r));
+          } else {
+            PrintTenants(stdout, r);
+          }
+        });
   }
   if (tenants_activate->parsed() || tenants_deactivate->parsed()) {
     v1::SetTenantActiveRequest request;
@@ -389,7 +638,11 @@ int Main(int argc, char** argv) {
     request.set_active(tenants_activate->parsed());
     return Unary<v1::SetTenantActiveRequest, v1::SetTenantActiveResponse>(
         global, request, &Stub::SetTenantActive,
-        [](const v1::SetTenantActiveResponse& r) {
+        [json](const v1::SetTenantActiveResponse& r) {
+          if (json) {
+            WriteJsonLine(stdout, Json{{"tenant", TenantJson(r.tenant())}});
+            return;
+          }
           std::printf("tenant %s is %s\n", r.tenant().slug().c_str(),
                       r.tenant().active() ? "active" : "inactive");
         });
@@ -400,14 +653,25 @@ int Main(int argc, char** argv) {
     request.set_page_token(page_token);
     return Unary<v1::ListRunsRequest, v1::ListRunsResponse>(
         global, request, &Stub::ListRuns,
-        [](const v1::ListRunsResponse& r) { PrintRuns(stdout, r); });
+        [json](const v1::ListRunsResponse& r) {
+          if (json) {
+            WriteJsonLine(stdout, RunsJson(r));
+          } else {
+            PrintRuns(stdout, r);
+          }
+        });
   }
   if (run->parsed()) {
     v1::GetRunRequest request;
     request.set_run_id(run_id);
     return Unary<v1::GetRunRequest, v1::GetRunResponse>(
-        global, request, &Stub::GetRun,
-        [](const v1::GetRunResponse& r) { PrintRun(stdout, r.run()); });
+        global, request, &Stub::GetRun, [json](const v1::GetRunResponse& r) {
+          if (json) {
+            WriteJsonLine(stdout, Json{{"run", RunJson(r.run())}});
+          } else {
+            PrintRun(stdout, r.run());
+          }
+        });
   }
   std::fprintf(stderr, "syncctl: no command given (see --help)\n");
   return kExitUsage;

@@ -200,7 +200,7 @@ class CliTest : public ::testing::Test {
     AddTenant("acme");
     AddTenant("globex");
     AddTenant("initech", /*active=*/false);
-    const CommandResult r = Ctl({"all"});
+    const CommandResult r = Ctl({"all", "--yes"});
     ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
   }
 
@@ -229,7 +229,7 @@ class CliTest : public ::testing::Test {
   std::unique_ptr<BackgroundCommand> StartBlockedAll(const std::string& address,
                                                      std::string* run_id) {
     auto command = std::make_unique<BackgroundCommand>(std::vector<std::string>{
-        BinaryPath("syncctl"), "--addr", address, "all"});
+        BinaryPath("syncctl"), "--addr", address, "all", "--yes"});
     const std::string blocked =
         "SELECT coalesce(max(substr(application_name, 11)), '') "
         "FROM pg_stat_activity WHERE application_name LIKE 'syncd run %' "
@@ -377,7 +377,7 @@ TEST_F(CliTest, AllPrintsEveryCreatedItemAndASummary) {
   AddTenant("globex");
   AddTenant("initech", /*active=*/false);
 
-  const CommandResult r = Ctl({"all"});
+  const CommandResult r = Ctl({"all", "--yes"});
   ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
   const std::string run_id = RunIdOf(r.out);
   ASSERT_FALSE(run_id.empty()) << r.out;
@@ -427,7 +427,7 @@ TEST_F(CliTest, SecondAllCreatesNothingAndCountsWhatExists) {
   ASSERT_NO_FATAL_FAILURE(SetUpSyncedTenants());
   const std::string before = db_.DataChecksum();
 
-  const CommandResult r = Ctl({"all"});
+  const CommandResult r = Ctl({"all", "--yes"});
   ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
   EXPECT_THAT(Items(r.out), IsEmpty()) << r.out;
   EXPECT_THAT(r.out, Not(HasSubstr("created")));
@@ -440,7 +440,7 @@ TEST_F(CliTest, SecondAllCreatesNothingAndCountsWhatExists) {
 TEST_F(CliTest, UnchangedPrintsItemsThatExist) {
   ASSERT_NO_FATAL_FAILURE(SetUpSyncedTenants());
 
-  const CommandResult r = Ctl({"all", "--unchanged"});
+  const CommandResult r = Ctl({"all", "--yes", "--unchanged"});
   ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
   EXPECT_THAT(r.out, HasSubstr("\n  exists       meta    acme/blog\n"));
   EXPECT_THAT(
@@ -475,7 +475,7 @@ TEST_F(CliTest, AllDryRunPrintsWouldCreateAndWritesNothing) {
   EXPECT_EQ(db_.DataChecksum(), before);
 
   // The real run does exactly what the dry run announced.
-  const CommandResult real = Ctl({"all"});
+  const CommandResult real = Ctl({"all", "--yes"});
   ASSERT_EQ(real.exit_code, kExitOk) << Describe(real);
   std::vector<std::string> announced = ItemsWith(dry.out, "would_create");
   EXPECT_THAT(ItemsWith(real.out, "created"),
@@ -486,7 +486,7 @@ TEST_F(CliTest, RemovedModuleDirectoryIsDeletedByAll) {
   ASSERT_NO_FATAL_FAILURE(SetUpSyncedTenants());
   modules_.Remove("blog");
 
-  const CommandResult r = Ctl({"all"});
+  const CommandResult r = Ctl({"all", "--yes"});
   ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
   EXPECT_THAT(r.out, HasSubstr("\n  deleted      meta    acme/blog  "
                                "orphan: module directory is gone\n"));
@@ -511,7 +511,7 @@ TEST_F(CliTest, AllRefusesToDeleteMostOfATenantsMetasWithoutForce) {
   }
   const std::string before = db_.DataChecksum();
 
-  const CommandResult refused = Ctl({"all"});
+  const CommandResult refused = Ctl({"all", "--yes"});
   EXPECT_EQ(refused.exit_code, kExitFailure) << Describe(refused);
   EXPECT_THAT(refused.err,
               AllOf(HasSubstr("FAILED_PRECONDITION"),
@@ -519,7 +519,7 @@ TEST_F(CliTest, AllRefusesToDeleteMostOfATenantsMetasWithoutForce) {
   EXPECT_THAT(ItemsWith(refused.out, "deleted"), IsEmpty());
   EXPECT_EQ(db_.DataChecksum(), before);
 
-  const CommandResult forced = Ctl({"all", "--force"});
+  const CommandResult forced = Ctl({"all", "--yes", "--force"});
   ASSERT_EQ(forced.exit_code, kExitOk) << Describe(forced);
   EXPECT_THAT(forced.out, HasSubstr("\n  deleted:     6 metas, 4 settings\n"));
   EXPECT_EQ(db_.Scalar("SELECT string_agg(tenant || '/' || name, ',' "
@@ -533,7 +533,7 @@ TEST_F(CliTest, AllRefusesAnEmptyModulesRootEvenWithForce) {
   const std::string before = db_.DataChecksum();
 
   // Only "_shared" and "index.ts" are left: no module at all.
-  const CommandResult r = Ctl({"all", "--force"});
+  const CommandResult r = Ctl({"all", "--yes", "--force"});
   EXPECT_EQ(r.exit_code, kExitFailure) << Describe(r);
   EXPECT_THAT(r.err, AllOf(HasSubstr("FAILED_PRECONDITION"),
                            HasSubstr("no module directories")));
@@ -717,7 +717,7 @@ TEST_F(CliTest, RemoveTenantDeletesOnlyThatTenant) {
   const std::string globex = TenantFingerprint("globex");
   const std::string initech = TenantFingerprint("initech");
 
-  const CommandResult r = Ctl({"remove-tenant", "acme"});
+  const CommandResult r = Ctl({"remove-tenant", "acme", "--yes"});
   ASSERT_EQ(r.exit_code, kExitOk) << Describe(r);
   EXPECT_THAT(r.out, HasSubstr("\n  deleted      tenant  acme\n"));
   EXPECT_THAT(Items(r.out),
@@ -750,7 +750,7 @@ TEST_F(CliTest, RemoveTenantDryRunWouldDeleteAndWritesNothing) {
 }
 
 TEST_F(CliTest, RemoveTenantFailsForAnUnknownTenant) {
-  const CommandResult r = Ctl({"remove-tenant", "ghost"});
+  const CommandResult r = Ctl({"remove-tenant", "ghost", "--yes"});
   EXPECT_EQ(r.exit_code, kExitFailure) << Describe(r);
   EXPECT_THAT(r.err, AllOf(HasSubstr("NOT_FOUND"), HasSubstr("\"ghost\"")));
 }
@@ -758,7 +758,7 @@ TEST_F(CliTest, RemoveTenantFailsForAnUnknownTenant) {
 TEST_F(CliTest, RestoreBringsTheRemovedTenantBack) {
   ASSERT_NO_FATAL_FAILURE(SetUpSyncedTenants());
   const std::string before = db_.DataChecksum();
-  const CommandResult removed = Ctl({"remove-tenant", "acme"});
+  const CommandResult removed = Ctl({"remove-tenant", "acme", "--yes"});
   ASSERT_EQ(removed.exit_code, kExitOk) << Describe(removed);
   const std::string remove_id = RunIdOf(removed.out);
   ASSERT_FALSE(remove_id.empty()) << removed.out;
@@ -795,7 +795,7 @@ TEST_F(CliTest, RestoreFailsForAnUnknownRun) {
 TEST_F(CliTest, RunsListsTheJournaledRunsNewestFirst) {
   ASSERT_NO_FATAL_FAILURE(SetUpSyncedTenants());
   const CommandResult dry = Ctl({"remove-tenant", "globex", "--dry-run"});
-  const CommandResult removed = Ctl({"remove-tenant", "acme"});
+  const CommandResult removed = Ctl({"remove-tenant", "acme", "--yes"});
   ASSERT_EQ(removed.exit_code, kExitOk) << Describe(removed);
   const std::string dry_id = RunIdOf(dry.out);
   const std::string remove_id = RunIdOf(removed.out);
@@ -822,7 +822,7 @@ TEST_F(CliTest, RunsListsTheJournaledRunsNewestFirst) {
 
 TEST_F(CliTest, RunShowsOneJournaledRun) {
   ASSERT_NO_FATAL_FAILURE(SetUpSyncedTenants());
-  const CommandResult removed = Ctl({"remove-tenant", "acme"});
+  const CommandResult removed = Ctl({"remove-tenant", "acme", "--yes"});
   const std::string remove_id = RunIdOf(removed.out);
   ASSERT_FALSE(remove_id.empty()) << Describe(removed);
 
@@ -919,7 +919,7 @@ TEST_F(CliTest, HelpExitsZero) {
 }
 
 TEST_F(CliTest, UnreachableServerFailsWithUnavailable) {
-  const std::vector<std::vector<std::string>> commands = {{"all"},
+  const std::vector<std::vector<std::string>> commands = {{"all", "--yes"},
                                                           {"tenants", "list"}};
   for (const auto& args : commands) {
     const CommandResult r = RunSyncctl(kDeadAddress, args);
@@ -960,7 +960,7 @@ TEST_F(CliTest, LockedOutRunFailsWithAbortedNamingTheHolder) {
   auto first = StartBlockedAll(syncd_->address(), &holder);
   ASSERT_FALSE(holder.empty()) << "the first run never blocked";
 
-  const CommandResult r = RunSyncctl(impatient.address(), {"all"});
+  const CommandResult r = RunSyncctl(impatient.address(), {"all", "--yes"});
   EXPECT_EQ(r.exit_code, kExitFailure) << Describe(r);
   EXPECT_THAT(r.err,
               AllOf(HasSubstr("ABORTED"),
@@ -982,7 +982,7 @@ TEST_F(CliTest, InterruptCancelsAWaitingRunAndExits130) {
 
   // The second run waits for the global lock that the first one holds.
   BackgroundCommand second(
-      {BinaryPath("syncctl"), "--addr", syncd_->address(), "all"});
+      {BinaryPath("syncctl"), "--addr", syncd_->address(), "all", "--yes"});
   const std::string waiting_sql = absl::StrCat(
       "SELECT coalesce(max(id::text), '') FROM sync_runs "
       "WHERE outcome = 'running' AND id <> '",
@@ -1058,7 +1058,7 @@ TEST_F(SyncdTest, SigtermStopsSyncdWhileARunIsBlockedInAStatement) {
             kExitOk);
   TableLock lock(db_.conninfo(), "tenants");
   BackgroundCommand client(
-      {BinaryPath("syncctl"), "--addr", syncd.address(), "all"});
+      {BinaryPath("syncctl"), "--addr", syncd.address(), "all", "--yes"});
   ASSERT_TRUE(WaitUntil([&] {
     return db_.Scalar(
                "SELECT count(*) FROM pg_stat_activity "
@@ -1085,7 +1085,7 @@ TEST_F(SyncdTest, MissingModulesRootStartsButAllFails) {
             kExitOk);
   const std::string before = db_.DataChecksum();
 
-  const CommandResult r = RunSyncctl(syncd.address(), {"all"});
+  const CommandResult r = RunSyncctl(syncd.address(), {"all", "--yes"});
   EXPECT_EQ(r.exit_code, kExitFailure) << Describe(r);
   EXPECT_THAT(r.err,
               AllOf(HasSubstr("FAILED_PRECONDITION"), HasSubstr("no-such-dir"),
