@@ -108,7 +108,9 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env,
                          double timeout_s) {
   int out_pipe[2], err_pipe[2];
-  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) {
+  // Close-on-exec, so that only fds 1 and 2 reach the child: a daemon it
+  // starts (pg_ctl start) must not keep the pipes open after it exits.
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
   const pid_t pid = Spawn(argv, env, out_pipe[1], err_pipe[1]);
