@@ -32,15 +32,17 @@ void DeletionPreview::Add(const v1::SyncEvent& event) {
     switch (item.kind()) {
       case v1::KIND_META:
         ++metas_;
-        metas_listed_.push_back(absl::StrCat("meta    ", Printable(item.tenant()),
-                                       "/", Printable(item.module())));
+        metas_listed_.push_back(absl::StrCat("meta    ",
+                                             Printable(item.tenant()), "/",
+                                             Printable(item.module())));
         break;
       case v1::KIND_SETTING:
         ++settings_;  // Follows its meta; counted, not listed.
         break;
       case v1::KIND_TENANT:
         ++tenants_;
-        tenants_listed_.push_back(absl::StrCat("tenant  ", Printable(item.tenant())));
+        tenants_listed_.push_back(
+            absl::StrCat("tenant  ", Printable(item.tenant())));
         break;
       default:
         break;
@@ -54,8 +56,8 @@ std::string DeletionPreview::Describe(size_t max_listed) const {
   if (metas_ > 0) parts.push_back(Plural(metas_, "meta"));
   if (settings_ > 0) parts.push_back(Plural(settings_, "setting"));
   std::string text = absl::StrCat(
-      "This run deletes ", parts.empty() ? "nothing" : absl::StrJoin(parts, ", "),
-      ":\n");
+      "This run deletes ",
+      parts.empty() ? "nothing" : absl::StrJoin(parts, ", "), ":\n");
   // Tenants first: removing one is the larger news.
   std::vector<std::string> listed = tenants_listed_;
   listed.insert(listed.end(), metas_listed_.begin(), metas_listed_.end());

@@ -80,12 +80,12 @@ void JsonEventPrinter::Print(const v1::SyncEvent& event) {
       line["error"] = f.error();
       if (f.has_health()) {
         const v1::HealthSummary& h = f.health();
-        line["health"] = Json{
-            {"missing_settings", h.missing_settings()},
-            {"orphan_metas", h.orphan_metas()},
-            {"disabled_metas", h.disabled_metas()},
-            {"inactive_tenants_with_rows", h.inactive_tenants_with_rows()},
-            {"drift", h.drift()}};
+        line["health"] =
+            Json{{"missing_settings", h.missing_settings()},
+                 {"orphan_metas", h.orphan_metas()},
+                 {"disabled_metas", h.disabled_metas()},
+                 {"inactive_tenants_with_rows", h.inactive_tenants_with_rows()},
+                 {"drift", h.drift()}};
       }
       WriteJsonLine(out_, line);
       std::fflush(out_);
@@ -130,7 +130,8 @@ Json RunJson(const v1::Run& run) {
 
 Json TenantsJson(const v1::ListTenantsResponse& response) {
   Json tenants = Json::array();
-  for (const v1::Tenant& t : response.tenants()) tenants.push_back(TenantJson(t));
+  for (const v1::Tenant& t : response.tenants())
+    tenants.push_back(TenantJson(t));
   return Json{{"tenants", std::move(tenants)},
               {"next_page_token", response.next_page_token()}};
 }

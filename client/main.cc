@@ -194,8 +194,9 @@ int Confirm(Stub& stub, const GlobalFlags& flags, const StartFn& start,
     return kExitRefused;
   }
   DeletionPreview preview;
-  const StreamResult dry = Stream(stub, flags, start, /*dry_run=*/true,
-                                  [&](const v1::SyncEvent& e) { preview.Add(e); });
+  const StreamResult dry =
+      Stream(stub, flags, start, /*dry_run=*/true,
+             [&](const v1::SyncEvent& e) { preview.Add(e); });
   if (dry.interrupted) {
     std::fprintf(stderr, "syncctl: interrupted; nothing was changed\n");
     return kExitInterrupted;
@@ -247,20 +248,19 @@ int RunStream(const GlobalFlags& flags, const RunFlags& run_flags,
   if (!flags.json() && !flags.no_progress && ProgressWanted()) {
     bar.emplace(stderr, TerminalWidth(STDERR_FILENO));
   }
-  const StreamResult result =
-      Stream(*stub, flags, start, run_flags.dry_run,
-             [&](const v1::SyncEvent& event) {
-               if (flags.json()) {
-                 json.Print(event);
-                 return;
-               }
-               if (bar) bar->Clear();
-               text.Print(event);
-               if (bar) {
-                 std::fflush(stdout);
-                 bar->Update(event);
-               }
-             });
+  const StreamResult result = Stream(*stub, flags, start, run_flags.dry_run,
+                                     [&](const v1::SyncEvent& event) {
+                                       if (flags.json()) {
+                                         json.Print(event);
+                                         return;
+                                       }
+                                       if (bar) bar->Clear();
+                                       text.Print(event);
+                                       if (bar) {
+                                         std::fflush(stdout);
+                                         bar->Update(event);
+                                       }
+                                     });
   if (bar) bar->Clear();
   std::fflush(stdout);
   if (result.interrupted) {
@@ -300,8 +300,7 @@ int Ping(const GlobalFlags& flags) {
   } else {
     std::printf("%s %s\n", kServiceName, name.c_str());
   }
-  return response.status() ==
-                 grpc::health::v1::HealthCheckResponse::SERVING
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
              ? kExitOk
              : kExitFailure;
 }

@@ -1,7 +1,8 @@
 // A one-line progress display for a run, drawn on a terminal beneath the
 // item lines:
 //
-//   seed-settings [########------------]  1,204/3,000  created 1,204  2.4k/s  0:03
+//   seed-settings [########------------]  1,204/3,000  created 1,204  2.4k/s
+//   0:03
 //
 // syncctl shows it only when stdout and stderr are both terminals, in text
 // output, with TERM not "dumb" (clig.dev: no animation when not
@@ -34,8 +35,9 @@ class ProgressBar {
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
 
   // Draws on `out` (a terminal) lines at most `width` columns wide.
-  ProgressBar(FILE* out, int width,
-              Clock clock = [] { return std::chrono::steady_clock::now(); });
+  ProgressBar(
+      FILE* out, int width,
+      Clock clock = [] { return std::chrono::steady_clock::now(); });
 
   // Takes the event into the counts and redraws: at once when a phase
   // starts, otherwise at most ten times a second.

@@ -22,11 +22,11 @@
 #include "core/logging.h"
 #include "core/store.h"
 #include "core/validation.h"
-#include "server/db_health.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
+#include "server/db_health.h"
 #include "server/service.h"
 #include "spdlog/spdlog.h"
 
@@ -154,13 +154,12 @@ int Serve(const Config& config, const sigset_t& signals) {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
-  DbHealthMonitor db_health(
-      [&store] { return (*store)->Ping(); },
-      [health](bool serving) {
-        health->SetServingStatus(serving);
-        health->SetServingStatus(kServiceName, serving);
-      },
-      absl::Seconds(config.db_check_interval_s));
+  DbHealthMonitor db_health([&store] { return (*store)->Ping(); },
+                            [health](bool serving) {
+                              health->SetServingStatus(serving);
+                              health->SetServingStatus(kServiceName, serving);
+                            },
+                            absl::Seconds(config.db_check_interval_s));
   db_health.Start();
 
   std::string host = config.listen.substr(0, config.listen.rfind(':'));

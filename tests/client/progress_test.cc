@@ -72,7 +72,8 @@ TEST_F(ProgressBarTest, WithoutATotalCountsItemsAndRatesInThousands) {
 
 TEST_F(ProgressBarTest, DrawsInPlaceAndClearsBeforeOtherOutput) {
   bar_.Update(Phase("seed-metas", 10));
-  EXPECT_EQ(Written(), "\r\x1b[Kseed-metas [--------------------]  0/10  0/s  0:00");
+  EXPECT_EQ(Written(),
+            "\r\x1b[Kseed-metas [--------------------]  0/10  0/s  0:00");
 
   bar_.Clear();
   EXPECT_THAT(Written(), testing::EndsWith("0:00\r\x1b[K"));

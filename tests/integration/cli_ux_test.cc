@@ -5,8 +5,8 @@
 #include <signal.h>
 
 #include <map>
-#include <regex>
 #include <memory>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -140,9 +140,9 @@ TEST_F(CliUxTest, JsonOutputIsOneObjectPerEventAndPerItem) {
     EXPECT_GE(line["sequence"].get<uint64_t>(), last_sequence) << line;
     last_sequence = line["sequence"];
     if (line["event"] == "phase_started") {
-      EXPECT_EQ(Keys(line), (std::set<std::string>{"event", "run_id",
-                                                   "sequence", "phase",
-                                                   "total"}));
+      EXPECT_EQ(Keys(line),
+                (std::set<std::string>{"event", "run_id", "sequence", "phase",
+                                       "total"}));
       phases.push_back(line["phase"]);
     } else if (line["event"] == "item") {
       EXPECT_EQ(Keys(line),
@@ -393,11 +393,21 @@ TEST_F(CliUxTest, CtrlCAtThePromptChangesNothingAndExits130) {
 
 TEST_F(CliUxTest, EverySubcommandHelpHasAnExample) {
   const std::vector<std::vector<std::string>> commands = {
-      {"all"},          {"meta"},         {"settings"},
-      {"health"},       {"tenant"},       {"module"},
-      {"remove-tenant"}, {"restore"},     {"tenants"},
-      {"tenants", "add"}, {"tenants", "list"}, {"tenants", "activate"},
-      {"tenants", "deactivate"}, {"runs"}, {"run"},
+      {"all"},
+      {"meta"},
+      {"settings"},
+      {"health"},
+      {"tenant"},
+      {"module"},
+      {"remove-tenant"},
+      {"restore"},
+      {"tenants"},
+      {"tenants", "add"},
+      {"tenants", "list"},
+      {"tenants", "activate"},
+      {"tenants", "deactivate"},
+      {"runs"},
+      {"run"},
       {"ping"}};
   for (std::vector<std::string> args : commands) {
     args.push_back("--help");
@@ -408,11 +418,11 @@ TEST_F(CliUxTest, EverySubcommandHelpHasAnExample) {
   }
 
   const CommandResult top = Ctl({"--help"});
-  EXPECT_THAT(top.out,
-              AllOf(HasSubstr("SYNCCTL_ADDR"), HasSubstr("SYNCCTL_OUTPUT"),
-                    HasSubstr("Exit codes:"), HasSubstr("\n  3    health"),
-                    HasSubstr("\n  4    refused"),
-                    HasSubstr("\n  130  interrupted")));
+  EXPECT_THAT(
+      top.out,
+      AllOf(HasSubstr("SYNCCTL_ADDR"), HasSubstr("SYNCCTL_OUTPUT"),
+            HasSubstr("Exit codes:"), HasSubstr("\n  3    health"),
+            HasSubstr("\n  4    refused"), HasSubstr("\n  130  interrupted")));
 }
 
 TEST_F(CliUxTest, EveryDocumentedExitCodeIsReached) {

@@ -70,8 +70,8 @@ TEST(HealthFollowsDbTest, HealthFlipsWithTheDatabase) {
   modules.MakeDir("blog");
   SyncdProcess syncd(pg.conninfo("syncadmin"), modules.str(),
                      {"--db-check-interval", "0.2"});
-  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
-      syncd.address(), grpc::InsecureChannelCredentials()));
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(syncd.address(), grpc::InsecureChannelCredentials()));
   const auto serving_is = [&](const std::string& status) {
     return HealthOf(*stub, "") == status && HealthOf(*stub, kService) == status;
   };
@@ -80,14 +80,16 @@ TEST(HealthFollowsDbTest, HealthFlipsWithTheDatabase) {
 
   pg.Stop();
   EXPECT_TRUE(WaitUntil([&] { return serving_is("NOT_SERVING"); }, 15))
-      << HealthOf(*stub, kService) << "\n" << syncd.Log();
+      << HealthOf(*stub, kService) << "\n"
+      << syncd.Log();
   const CommandResult ping = RunSyncctl(syncd.address(), {"ping"});
   EXPECT_EQ(ping.exit_code, 1);
   EXPECT_EQ(ping.out, "syncadmin.v1.SyncAdmin NOT_SERVING\n");
 
   pg.Start();
   EXPECT_TRUE(WaitUntil([&] { return serving_is("SERVING"); }, 15))
-      << HealthOf(*stub, kService) << "\n" << syncd.Log();
+      << HealthOf(*stub, kService) << "\n"
+      << syncd.Log();
   EXPECT_EQ(RunSyncctl(syncd.address(), {"ping"}).exit_code, 0);
   // The server works again, not just its health status.
   EXPECT_EQ(RunSyncctl(syncd.address(), {"tenants", "add", "acme"}).exit_code,

@@ -62,10 +62,10 @@ TEST(DbHealthMonitorTest, ThreadPingsUntilStopped) {
   monitor.Start();
   {
     absl::MutexLock lock(&mu);
-    ASSERT_TRUE(mu.AwaitWithTimeout(
-        absl::Condition(
-            +[](int* n) { return *n >= 3; }, &pings),
-        absl::Seconds(10)));
+    ASSERT_TRUE(
+        mu.AwaitWithTimeout(absl::Condition(
+                                +[](int* n) { return *n >= 3; }, &pings),
+                            absl::Seconds(10)));
   }
   monitor.Stop();
   int after_stop;

@@ -58,8 +58,8 @@ PgCluster::PgCluster() : port_(FreePort()) {
 PgCluster::~PgCluster() {
   if (running_) {
     try {
-      RunPg({absl::StrCat(kPgBin, "/pg_ctl"), "-D", dir_.str() + "/data",
-             "-m", "immediate", "-w", "stop"});
+      RunPg({absl::StrCat(kPgBin, "/pg_ctl"), "-D", dir_.str() + "/data", "-m",
+             "immediate", "-w", "stop"});
     } catch (const std::exception&) {
       // Nothing more to do; the directory goes anyway.
     }
@@ -69,7 +69,8 @@ PgCluster::~PgCluster() {
 void PgCluster::RunPg(const std::vector<std::string>& argv) const {
   // From "/", so that a current directory the server's user cannot read
   // does not upset the PostgreSQL tools.
-  std::vector<std::string> full = {"/bin/sh", "-c", "cd / && exec \"$0\" \"$@\""};
+  std::vector<std::string> full = {"/bin/sh", "-c",
+                                   "cd / && exec \"$0\" \"$@\""};
   if (geteuid() == 0) {
     full.insert(full.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
   }

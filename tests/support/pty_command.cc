@@ -39,7 +39,8 @@ PtyCommand::PtyCommand(const std::vector<std::string>& argv,
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string entry(*e);
     const size_t eq = entry.find('=');
-    merged[entry.substr(0, eq)] = eq == std::string::npos ? "" : entry.substr(eq + 1);
+    merged[entry.substr(0, eq)] =
+        eq == std::string::npos ? "" : entry.substr(eq + 1);
   }
   for (const auto& [key, value] : env) merged[key] = value;
   std::vector<std::string> env_strings;
