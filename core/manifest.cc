@@ -1,7 +1,10 @@
 #include "core/manifest.h"
 
 #include <algorithm>
+#include <memory>
+#include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "core/validation.h"
@@ -42,7 +45,7 @@ absl::Status ApplyLabel(const Json& label, absl::string_view path,
                          "locale to text");
   }
   for (const auto& [locale, text] : label.items()) {
-    const std::string field = absl::StrCat("\"label\" key ");
+    const std::string field = "\"label\" key";
     SYNCADMIN_RETURN_IF_ERROR(InFile(path, ValidateLocale(locale, field)));
     if (std::find(locales.begin(), locales.end(), locale) == locales.end()) {
       return ManifestError(
@@ -141,6 +144,67 @@ absl::Status ApplyFields(const Json& doc, absl::string_view path,
                      &defaults->stats_key);
 }
 
+// A parser callback that records the first key repeated within one object
+// (plain parsing would silently keep the last value).
+Json::parser_callback_t DuplicateKeyFinder(std::string* duplicate) {
+  auto open_objects = std::make_shared<std::vector<std::set<std::string>>>();
+  return [open_objects, duplicate](int, Json::parse_event_t event,
+                                   Json& parsed) {
+    if (event == Json::parse_event_t::object_start) {
+      open_objects->emplace_back();
+    } else if (event == Json::parse_event_t::object_end) {
+      open_objects->pop_back();
+    } else if (event == Json::parse_event_t::key && !open_objects->empty() &&
+               !open_objects->back().insert(parsed.get<std::string>()).second &&
+               duplicate->empty()) {
+      *duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
+}
+
+// Levenshtein distance, for short ASCII keys.
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Unknown keys are the application's own and are ignored, but one that is
+// almost a known key ("Enabled", "enable", "statskey") is surely a typo
+// whose value would otherwise be lost without a word.
+absl::Status CheckForMisspelledKeys(const Json& doc, absl::string_view path) {
+  static constexpr absl::string_view kKnownKeys[] = {
+      "label", "icon", "roles", "enabled", "order", "version", "statsKey"};
+  for (const auto& [key, value] : doc.items()) {
+    if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) !=
+        std::end(kKnownKeys)) {
+      continue;
+    }
+    const std::string folded = absl::AsciiStrToLower(key);
+    for (absl::string_view known : kKnownKeys) {
+      const std::string known_folded = absl::AsciiStrToLower(known);
+      if (folded == known_folded ||
+          (key.size() >= 4 && EditDistance(folded, known_folded) <= 2)) {
+        return ManifestError(
+            path, absl::StrCat("unknown key ", QuoteForMessage(key),
+                               ": did you mean \"", known, "\"?"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 ModuleDefaults DefaultsFor(absl::string_view module,
@@ -156,20 +220,26 @@ absl::Status ApplyManifest(absl::string_view text, absl::string_view path,
                            const std::vector<std::string>& locales,
                            ModuleDefaults* defaults) {
   if (text.size() > kMaxManifestBytes) {
-    return ManifestError(path, absl::StrCat("is ", text.size(),
-                                            " bytes: at most ",
+    return ManifestError(path, absl::StrCat("too large: ", text.size(),
+                                            " bytes, at most ",
                                             kMaxManifestBytes, " are read"));
   }
   Json doc;
+  std::string duplicate;
   try {
-    doc = Json::parse(text.begin(), text.end());
+    doc = Json::parse(text.begin(), text.end(), DuplicateKeyFinder(&duplicate));
   } catch (const Json::parse_error& e) {
     // nlohmann's message names the line and column of the syntax error.
-    return ManifestError(path, absl::StrCat("is not valid JSON: ", e.what()));
+    return ManifestError(path, absl::StrCat("not valid JSON: ", e.what()));
+  }
+  if (!duplicate.empty()) {
+    return ManifestError(path, absl::StrCat("key ", QuoteForMessage(duplicate),
+                                            " appears twice in one object"));
   }
   if (!doc.is_object()) {
     return ManifestError(path, "must hold a JSON object");
   }
+  SYNCADMIN_RETURN_IF_ERROR(CheckForMisspelledKeys(doc, path));
   return ApplyFields(doc, path, locales, defaults);
 }
 

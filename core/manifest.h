@@ -9,7 +9,9 @@
 //   "version":  string, `kVersionRule`
 //   "statsKey": string, `kStatsKeyRule`
 // Unknown keys are ignored so that applications can keep their own fields in
-// the same file.
+// the same file, except keys that look like a misspelling of a known one
+// (same letters in another case, or at most two edits away), which are
+// refused. A key repeated within one object is refused too.
 #ifndef SYNCADMIN_CORE_MANIFEST_H_
 #define SYNCADMIN_CORE_MANIFEST_H_
 

@@ -34,7 +34,7 @@ bool IsInside(const fs::path& child, const fs::path& parent) {
 }
 
 // Classifies one entry of the root. Returns true if it is a module directory;
-// adds to `problems` when it is a link that leaves the root.
+// adds to `problems` when it is a link that leaves the root or is broken.
 bool IsModuleDirectory(const fs::directory_entry& entry,
                        const fs::path& canonical_root,
                        std::vector<std::string>* problems) {
@@ -45,7 +45,15 @@ bool IsModuleDirectory(const fs::directory_entry& entry,
   if (!fs::is_symlink(own)) return false;
 
   const fs::path target = fs::canonical(entry.path(), ec);
-  if (ec || !fs::is_directory(target, ec)) return false;
+  if (ec) {
+    // A module linked from elsewhere whose target went away must not look
+    // like a deleted module: that would make its rows orphans.
+    problems->push_back(absl::StrCat(
+        "entry ", QuoteForMessage(entry.path().filename().string()),
+        " is a symbolic link whose target does not exist or loops"));
+    return false;
+  }
+  if (!fs::is_directory(target, ec)) return false;
   if (!IsInside(target, canonical_root) || target == canonical_root) {
     problems->push_back(absl::StrCat(
         "entry ", QuoteForMessage(entry.path().filename().string()),

@@ -16,7 +16,8 @@ namespace syncadmin::core {
 // A module is a directory directly under `root` whose name does not start
 // with `_` or `.`; plain files and other entries are skipped. A symbolic link
 // counts as a module only if it resolves to a directory inside `root`; a link
-// that leads out of `root` fails the scan. Names are matched exactly.
+// that leads out of `root`, or whose target is missing or loops, fails the
+// scan. Names are matched exactly.
 //
 // Returns `kFailedPrecondition` when `root` is missing, not a directory or
 // unreadable; when a module's name breaks `kModuleNameRule`; when two names

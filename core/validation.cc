@@ -58,6 +58,16 @@ bool IsUnicodeSpace(uint32_t cp) {
          cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
+// Invisible format characters (soft hyphen, zero-width spaces and joiners,
+// bidirectional embeddings and overrides, word joiners, the byte order
+// mark): they make two names look alike or reorder what a terminal shows.
+bool IsInvisibleFormat(uint32_t cp) {
+  return cp == 0xAD || cp == 0x61C || cp == 0x180E ||
+         (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF ||
+         (cp >= 0xFFF9 && cp <= 0xFFFB);
+}
+
 // True if valid UTF-8 `value` starts or ends with a white-space character.
 bool StartsOrEndsWithSpace(absl::string_view value) {
   size_t last = value.size() - 1;
@@ -204,6 +214,11 @@ absl::Status ValidateDisplayText(absl::string_view value,
       return absl::InvalidArgumentError(
           absl::StrCat(field, " ", QuoteForMessage(value),
                        " contains a control character"));
+    }
+    if ((c & 0xC0) != 0x80 && IsInvisibleFormat(CodePointAt(value, i))) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s %s contains the invisible character U+%04X", field,
+          QuoteForMessage(value), CodePointAt(value, i)));
     }
   }
   if (chars > kMaxDisplayTextChars) {

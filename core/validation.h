@@ -56,8 +56,9 @@ absl::Status ValidateRunId(absl::string_view value,
 std::string NormalizeRunId(absl::string_view value);
 
 // Text meant for people (a tenant's name, a label): valid UTF-8, 1 to
-// `kMaxDisplayTextChars` code points, no control characters, no leading or
-// trailing white space.
+// `kMaxDisplayTextChars` code points, no control characters, no invisible
+// format characters (zero-width spaces, bidirectional overrides, ...), no
+// leading or trailing white space.
 absl::Status ValidateDisplayText(absl::string_view value,
                                  absl::string_view field);
 

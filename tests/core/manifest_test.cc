@@ -119,6 +119,26 @@ TEST(ManifestTest, UnknownKeysAreIgnored) {
   EXPECT_EQ(d.icon, "rss");
 }
 
+TEST(ManifestTest, RejectsKeysThatLookLikeMisspelledKnownKeys) {
+  ExpectRejected(R"({"Enabled": false})", "did you mean \"enabled\"");
+  ExpectRejected(R"({"enable": false})", "did you mean \"enabled\"");
+  ExpectRejected(R"({"statskey": "x"})", "did you mean \"statsKey\"");
+  ExpectRejected(R"({"lable": "Blog"})", "did you mean \"label\"");
+  ExpectRejected(R"({"ROLES": []})", "did you mean \"roles\"");
+}
+
+TEST(ManifestTest, RejectsARepeatedKey) {
+  ExpectRejected(R"({"icon": "a", "icon": "b"})", "\"icon\" appears twice");
+  ExpectRejected(R"({"label": {"en": "A", "en": "B"}})",
+                 "\"en\" appears twice");
+}
+
+TEST(ManifestTest, SameKeyInDifferentObjectsIsNotARepeat) {
+  ModuleDefaults d;
+  EXPECT_TRUE(Apply(R"({"x": {"icon": 1}, "icon": "rss"})", &d).ok());
+  EXPECT_EQ(d.icon, "rss");
+}
+
 TEST(ManifestTest, RolesAreDeduplicatedInOrder) {
   ModuleDefaults d;
   ASSERT_TRUE(Apply(R"({"roles": ["viewer", "admin", "viewer"]})", &d).ok());

@@ -217,14 +217,28 @@ TEST_F(ScannerTest, SymlinkToTheRootItselfFails) {
   ExpectScanFails({"\"Self\"", "leads out"});
 }
 
-TEST_F(ScannerTest, SymlinksToFilesAndDanglingSymlinksAreSkipped) {
+TEST_F(ScannerTest, SymlinksToFilesAreSkipped) {
   dir_.MakeDir("Blog");
   dir_.WriteFile("_notes.txt", "x");
   fs::create_symlink(dir_.path() / "_notes.txt", dir_.path() / "Notes");
-  fs::create_symlink(dir_.path() / "missing", dir_.path() / "Dangling");
   auto modules = Scan();
   ASSERT_TRUE(modules.ok()) << modules.status();
   EXPECT_THAT(Names(*modules), ElementsAre("Blog"));
+}
+
+// A linked module whose target went away must not read as a deleted module,
+// or the next sync would delete its rows as orphans.
+TEST_F(ScannerTest, DanglingSymlinkFailsTheScan) {
+  dir_.MakeDir("Blog");
+  fs::create_symlink(dir_.path() / "missing", dir_.path() / "Dangling");
+  ExpectScanFails({"\"Dangling\"", "does not exist or loops"});
+}
+
+TEST_F(ScannerTest, SymlinkLoopFailsTheScan) {
+  dir_.MakeDir("Blog");
+  fs::create_symlink(dir_.path() / "LoopB", dir_.path() / "LoopA");
+  fs::create_symlink(dir_.path() / "LoopA", dir_.path() / "LoopB");
+  ExpectScanFails({"\"LoopA\"", "\"LoopB\"", "loops"});
 }
 
 TEST_F(ScannerTest, ManifestLabelStringAppliesToEveryLocale) {

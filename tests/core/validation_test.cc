@@ -342,6 +342,20 @@ TEST(ValidationTest, DisplayTextRejectsLeadingAndTrailingUnicodeSpaces) {
   }
 }
 
+TEST(ValidationTest, DisplayTextRejectsInvisibleFormatCharacters) {
+  for (const std::string& bad : std::vector<std::string>{
+           "Ac\xE2\x80\x8Bme",        // U+200B zero-width space
+           "Ac\xE2\x80\xAEme",        // U+202E right-to-left override
+           "Ac\xEF\xBB\xBFme",        // U+FEFF byte order mark
+           "Ac\xC2\xADme",             // U+00AD soft hyphen
+           "Ac\xE2\x81\xA6me"}) {     // U+2066 left-to-right isolate
+    absl::Status s = ValidateDisplayText(bad, "name");
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(s.message(), HasSubstr("invisible character U+")) << bad;
+  }
+  EXPECT_TRUE(ValidateDisplayText("Acme \xC3\x87" "a\xC4\x9F", "name").ok());
+}
+
 TEST(ValidationTest, QuoteForMessageEscapesControlAndNonAscii) {
   EXPECT_EQ(QuoteForMessage(std::string("a\nb\0c\"", 6)),
             "\"a\\x0Ab\\x00c\\\"\"");
