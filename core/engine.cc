@@ -452,10 +452,19 @@ absl::Status Run::Restore() {
 }
 
 absl::Status Run::Execute() {
+  // The session calls back between attempts, so the first call means the
+  // lock is taken: tell the client the run is waiting, not hanging.
+  bool waiting = false;
   absl::Status locked = session_.AcquireLock(
       LockScopeFor(request_), request_.tenant,
       std::min(absl::Now() + options_.lock_timeout, request_.deadline),
-      [this] { return !CheckCancelled().ok(); });
+      [this, &waiting] {
+        if (!waiting) {
+          waiting = true;
+          Phase("wait-for-lock", 0);
+        }
+        return !CheckCancelled().ok();
+      });
   if (!locked.ok()) {
     // The wait is also bounded by the request's deadline: when that is what
     // ended it, say so rather than blame the lock holder.

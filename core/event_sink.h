@@ -12,7 +12,8 @@
 
 namespace syncadmin::core {
 
-// First event of a run: its lock is held and its transaction is open.
+// First event of a run. Sent when the run's first phase starts (which may be
+// "wait-for-lock"), or at the end if it fails before any phase.
 struct RunStartedEvent {
   std::string run_id;
   Operation operation;

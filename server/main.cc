@@ -16,6 +16,8 @@
 #include <pthread.h>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/engine.h"
@@ -71,6 +73,33 @@ absl::StatusOr<std::vector<std::string>> ParseLocales(const std::string& raw) {
   return locales;
 }
 
+// Accepts HOST:PORT (HOST may be a bracketed IPv6 address; PORT 0 picks a
+// free port) or unix:PATH. gRPC itself would read "127.0.0.1" as port 443
+// and wrap "99999" around to another port.
+absl::Status ValidateListenAddress(const std::string& listen) {
+  auto invalid = [&listen](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen ", core::QuoteForMessage(listen),
+                     " is invalid: ", why));
+  };
+  if (absl::StartsWith(listen, "unix:")) {
+    return listen.size() > 5 ? absl::OkStatus()
+                             : invalid("unix: needs a socket path");
+  }
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return invalid("it must be HOST:PORT or unix:PATH");
+  }
+  const std::string port = listen.substr(colon + 1);
+  int value = 0;
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), ::isdigit) ||
+      !absl::SimpleAtoi(port, &value) || value > 65535) {
+    return invalid("the port must be a number from 0 to 65535");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<core::EngineOptions> EngineOptionsFrom(const Config& config) {
   core::EngineOptions options;
   options.modules_dir = config.modules_dir;
@@ -79,12 +108,22 @@ absl::StatusOr<core::EngineOptions> EngineOptionsFrom(const Config& config) {
   options.locales = *std::move(locales);
   if (!(config.max_delete_share > 0 && config.max_delete_share <= 1)) {
     return absl::InvalidArgumentError(
-        "--max-delete-share must be greater than 0 and at most 1");
+        absl::StrCat("--max-delete-share ", config.max_delete_share,
+                     " is invalid: it must be greater than 0 and at most 1"));
   }
   options.max_delete_share = config.max_delete_share;
   if (!(config.lock_timeout_s >= 0 && config.lock_timeout_s <= 3600)) {
     return absl::InvalidArgumentError(
-        "--lock-timeout must be between 0 and 3600 seconds");
+        absl::StrCat("--lock-timeout ", config.lock_timeout_s,
+                     " is invalid: it must be between 0 and 3600 seconds"));
+  }
+  if (!(config.shutdown_grace_s >= 0 && config.shutdown_grace_s <= 3600)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--shutdown-grace ", config.shutdown_grace_s,
+                     " is invalid: it must be between 0 and 3600 seconds"));
+  }
+  if (absl::Status s = ValidateListenAddress(config.listen); !s.ok()) {
+    return s;
   }
   options.lock_timeout = absl::Seconds(config.lock_timeout_s);
   return options;
@@ -141,6 +180,9 @@ int Serve(const Config& config, const sigset_t& signals) {
   int port = 0;
   builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
                            &port);
+  // gRPC sets SO_REUSEPORT by default: a second syncd started on a busy port
+  // would then silently share its traffic, perhaps with another modules root.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   grpc::ResourceQuota quota("syncd");
@@ -170,7 +212,15 @@ int Serve(const Config& config, const sigset_t& signals) {
              {"lock_timeout_s", config.lock_timeout_s},
              {"max_delete_share", config.max_delete_share}});
   if (!config.port_file.empty()) {
-    std::ofstream(config.port_file) << port << "\n";
+    std::ofstream out(config.port_file);
+    out << port << "\n";
+    out.close();
+    if (!out) {
+      log::Error("cannot write the port file",
+                 {{"port_file", config.port_file}});
+      server->Shutdown();
+      return 1;
+    }
   }
 
   int signal_number = 0;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "core/logging.h"
 #include "core/validation.h"
@@ -26,7 +27,8 @@ constexpr int kMaxTenantPage = 10000;
 constexpr int kDefaultRunPage = 50;
 constexpr int kMaxRunPage = 1000;
 
-// Default locale of a tenant's name when the request gives a plain name.
+// Locale of a tenant's default name (its slug) when the request gives none,
+// if configured; otherwise the first configured locale.
 constexpr char kDefaultNameLocale[] = "en";
 
 // How long a tenant change waits for a run of that tenant to finish.
@@ -199,7 +201,8 @@ int PageSize(uint32_t page_size, int fallback, int max) {
 }
 
 absl::Status ValidateTenantName(
-    const google::protobuf::Map<std::string, std::string>& name) {
+    const google::protobuf::Map<std::string, std::string>& name,
+    const std::vector<std::string>& locales) {
   if (name.size() > kMaxNameLocales) {
     return absl::InvalidArgumentError(
         absl::StrCat("name has ", name.size(), " locales: at most ",
@@ -209,6 +212,12 @@ absl::Status ValidateTenantName(
     if (absl::Status s = core::ValidateLocale(locale, "name locale");
         !s.ok()) {
       return s;
+    }
+    if (std::find(locales.begin(), locales.end(), locale) == locales.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "name locale ", core::QuoteForMessage(locale),
+          " is not among the configured locales (", absl::StrJoin(locales, ", "),
+          ")"));
     }
     if (absl::Status s =
             core::ValidateDisplayText(text, absl::StrCat("name.", locale));
@@ -365,7 +374,7 @@ grpc::Status SyncAdminService::CreateTenant(
         !s.ok()) {
       return s;
     }
-    if (absl::Status s = ValidateTenantName(request->name()); !s.ok()) {
+    if (absl::Status s = ValidateTenantName(request->name(), engine_->options().locales); !s.ok()) {
       return s;
     }
     core::Tenant tenant;
@@ -374,7 +383,14 @@ grpc::Status SyncAdminService::CreateTenant(
     for (const auto& [locale, text] : request->name()) {
       tenant.name[locale] = text;
     }
-    if (tenant.name.empty()) tenant.name[kDefaultNameLocale] = tenant.slug;
+    if (tenant.name.empty()) {
+      const auto& locales = engine_->options().locales;
+      const bool has_default =
+          std::find(locales.begin(), locales.end(), kDefaultNameLocale) !=
+          locales.end();
+      tenant.name[has_default ? kDefaultNameLocale : locales.front()] =
+          tenant.slug;
+    }
     absl::StatusOr<core::Tenant> stored = store_->CreateTenant(tenant);
     if (absl::IsAlreadyExists(stored.status())) {
       return absl::AlreadyExistsError(absl::StrCat(

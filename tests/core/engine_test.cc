@@ -1842,6 +1842,8 @@ TEST_F(LockTest, GlobalLockHeldElsewhereAbortsAfterTheTimeout) {
   EXPECT_LT(waited, absl::Seconds(5));
   EXPECT_EQ(sink.run_finished().outcome, Outcome::kFailed);
   EXPECT_THAT(sink.items(), IsEmpty());
+  // The client learns at once that the run waits rather than hangs.
+  EXPECT_THAT(sink.phases(), ElementsAre(Ph("wait-for-lock", 0)));
   EXPECT_EQ(db_.DataChecksum(), before);
 
   // Tenant runs need the global lock in shared mode: they wait too.

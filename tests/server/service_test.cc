@@ -657,6 +657,8 @@ TEST_F(ServiceTest, CreateTenantRejectsBadInputAndWritesNothing) {
           {"acme", {{"en", "Acme\x1B[2J"}}},
           {"acme", {{"en", " Acme"}}},
           {"acme", {{"en", std::string(201, 'x')}}},
+          {"acme", {{"xx", "Acme"}}},  // Well-formed, but not configured.
+          {"acme", {{"en", "Ac\xE2\x80\xAEme"}}},  // Right-to-left override.
           {"acme", too_many},
       };
   for (const auto& [slug, name] : bad) {
