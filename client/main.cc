@@ -18,6 +18,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/confirm.h"
@@ -25,6 +27,7 @@
 #include "client/output.h"
 #include "client/progress.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "google/protobuf/stubs/common.h"
 #include "grpcpp/grpcpp.h"
 #include "syncadmin/v1/sync_admin.grpc.pb.h"
 
@@ -341,20 +344,82 @@ bool IsLocale(absl::string_view s) {
 }
 
 // Parses "--name TEXT" or "--name LOCALE=TEXT" values into a locale map.
-void AddNames(const std::vector<std::string>& names,
-              v1::CreateTenantRequest* request) {
+// Returns an error message if two values name the same locale.
+std::string AddNames(const std::vector<std::string>& names,
+                     v1::CreateTenantRequest* request) {
   for (const std::string& name : names) {
     const size_t eq = name.find('=');
     // Only a prefix that is a locale ("tr", "pt-BR") names one; any other
     // "=" is part of the name.
-    const bool has_locale =
-        eq != std::string::npos && IsLocale(absl::string_view(name).substr(0, eq));
-    if (has_locale) {
-      (*request->mutable_name())[name.substr(0, eq)] = name.substr(eq + 1);
-    } else {
-      (*request->mutable_name())["en"] = name;
+    const bool has_locale = eq != std::string::npos &&
+                            IsLocale(absl::string_view(name).substr(0, eq));
+    const std::string locale = has_locale ? name.substr(0, eq) : "en";
+    const std::string text = has_locale ? name.substr(eq + 1) : name;
+    if (!request->mutable_name()->insert({locale, text}).second) {
+      return absl::StrCat("--name gives locale ", locale,
+                          " twice; give each locale once");
     }
   }
+  return "";
+}
+
+// Strings travel as proto3 strings, which must be UTF-8: refuse others here,
+// naming the argument, rather than have the server drop the whole request
+// with an empty error.
+std::string FirstNonUtf8(
+    const std::vector<std::pair<std::string, const std::string*>>& args) {
+  for (const auto& [name, value] : args) {
+    if (!google::protobuf::internal::IsStructurallyValidUTF8(
+            value->data(), static_cast<int>(value->size()))) {
+      return absl::StrCat(name, " is not valid UTF-8");
+    }
+  }
+  return "";
+}
+
+// --timeout: seconds from 0 (no deadline) to a year; rejects nan, inf and
+// values whose milliseconds would overflow.
+CLI::Validator SecondsValidator() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        double seconds = 0;
+        if (!absl::SimpleAtod(value, &seconds) || !(seconds >= 0) ||
+            seconds > 31536000) {
+          return absl::StrCat("must be a number of seconds from 0 (no "
+                              "deadline) to 31536000, got \"",
+                              value, "\"");
+        }
+        return "";
+      },
+      "SECONDS");
+}
+
+// --addr: HOST:PORT with a port from 1 to 65535, or a gRPC target URI such
+// as unix:/run/syncd.sock or dns:///host:port.
+CLI::Validator AddressValidator() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        const std::string invalid = absl::StrCat(
+            "\"", value, "\" is not HOST:PORT (port 1 to 65535) or a gRPC "
+            "target such as unix:/path");
+        for (absl::string_view scheme : {"unix:", "unix-abstract:", "dns:",
+                                         "ipv4:", "ipv6:"}) {
+          if (absl::StartsWith(value, scheme)) {
+            return value.size() > scheme.size() ? "" : invalid;
+          }
+        }
+        const size_t colon = value.rfind(':');
+        int port = 0;
+        if (colon == std::string::npos || colon == 0 ||
+            colon + 1 >= value.size() || value.size() - colon - 1 > 5 ||
+            !std::all_of(value.begin() + colon + 1, value.end(), ::isdigit) ||
+            !absl::SimpleAtoi(value.substr(colon + 1), &port) || port < 1 ||
+            port > 65535) {
+          return invalid;
+        }
+        return "";
+      },
+      "HOST:PORT");
 }
 
 template <typename Request, typename Response, typename Call>
@@ -405,11 +470,12 @@ int Main(int argc, char** argv) {
   app.footer(kTopFooter);
   app.add_option("--addr", global.addr, "syncd address, HOST:PORT")
       ->envname("SYNCCTL_ADDR")
+      ->check(AddressValidator())
       ->capture_default_str();
   app.add_option("--timeout", global.timeout_s,
                  "Give up after this many seconds (0: never)")
       ->envname("SYNCCTL_TIMEOUT")
-      ->check(CLI::NonNegativeNumber);
+      ->check(SecondsValidator());
   app.add_option("-o,--output", global.output,
                  "text, or json: one object per line")
       ->envname("SYNCCTL_OUTPUT")
@@ -515,6 +581,14 @@ int Main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
+  std::vector<std::pair<std::string, const std::string*>> text_args = {
+      {"SLUG", &tenant},      {"NAME", &module},
+      {"RUN_ID", &run_id},    {"--page-token", &page_token}};
+  for (const std::string& name : names) text_args.push_back({"--name", &name});
+  if (std::string error = FirstNonUtf8(text_args); !error.empty()) {
+    std::fprintf(stderr, "syncctl: %s\n", error.c_str());
+    return kExitUsage;
+  }
 
   // Each operation sends its request with the options given, or with
   // dry_run set for the preview before a deletion.
@@ -605,7 +679,10 @@ int Main(int argc, char** argv) {
     v1::CreateTenantRequest request;
     request.set_slug(tenant);
     request.set_inactive(inactive);
-    AddNames(names, &request);
+    if (std::string error = AddNames(names, &request); !error.empty()) {
+      std::fprintf(stderr, "syncctl: %s\n", error.c_str());
+      return kExitUsage;
+    }
     return Unary<v1::CreateTenantRequest, v1::CreateTenantResponse>(
         global, request, &Stub::CreateTenant,
         [json](const v1::CreateTenantResponse& r) {

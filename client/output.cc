@@ -87,11 +87,16 @@ void TextEventPrinter::Print(const v1::SyncEvent& event) {
 void TextEventPrinter::PrintStarted(const v1::RunStarted& started) {
   run_id_ = started.run_id();
   dry_run_ = started.dry_run();
-  absl::FPrintF(out_, "run %s: %s%s started (%s, %s)\n", run_id_,
+  // Counts are zero when the run has not looked yet (it waits for its lock,
+  // or failed first); then there is nothing to say about them.
+  std::string scope;
+  if (started.module_count() > 0 || started.tenant_count() > 0) {
+    scope = absl::StrCat(" (", Plural(started.module_count(), "module"), ", ",
+                         Plural(started.tenant_count(), "tenant"), ")");
+  }
+  absl::FPrintF(out_, "run %s: %s%s started%s\n", run_id_,
                 OperationName(started.operation()),
-                dry_run_ ? " (dry run)" : "",
-                Plural(started.module_count(), "module"),
-                Plural(started.tenant_count(), "tenant"));
+                dry_run_ ? " (dry run)" : "", scope);
   std::fflush(out_);
 }
 
@@ -129,13 +134,20 @@ void TextEventPrinter::PrintFinished(const v1::RunFinished& finished) {
   for (const v1::ActionCount& c : finished.counts()) {
     by_action[c.action()].push_back(Plural(c.count(), KindName(c.kind())));
   }
-  if (by_action.empty()) absl::FPrintF(out_, "  nothing to do\n");
+  const bool undone = finished.outcome() == v1::OUTCOME_FAILED ||
+                      finished.outcome() == v1::OUTCOME_CANCELLED;
+  if (by_action.empty() && !undone) absl::FPrintF(out_, "  nothing to do\n");
+  if (!by_action.empty() && undone) {
+    absl::FPrintF(out_,
+                  "  rolled back: none of this was written\n");
+  }
   for (const auto& [action, parts] : by_action) {
     absl::FPrintF(out_, "  %-12s %s\n",
                   ActionName(static_cast<v1::Action>(action)) + ":",
                   absl::StrJoin(parts, ", "));
   }
-  if (finished.has_health()) {
+  // A check that failed or was cancelled found nothing worth reporting.
+  if (finished.has_health() && !undone) {
     const v1::HealthSummary& h = finished.health();
     absl::FPrintF(out_,
                   "  health: %d missing settings, %d orphan metas, "
@@ -151,8 +163,12 @@ void TextEventPrinter::PrintFinished(const v1::RunFinished& finished) {
 }
 
 void PrintTenants(FILE* out, const v1::ListTenantsResponse& response) {
-  absl::FPrintF(out, "%-24s %-8s %8s %9s  %-24s  %s\n", "SLUG", "ACTIVE",
-                "METAS", "SETTINGS", "CREATED", "NAME");
+  int width = 24;
+  for (const v1::Tenant& t : response.tenants()) {
+    width = std::max(width, static_cast<int>(t.slug().size()));
+  }
+  absl::FPrintF(out, "%-*s %-8s %8s %9s  %-24s  %s\n", width, "SLUG",
+                "ACTIVE", "METAS", "SETTINGS", "CREATED", "NAME");
   for (const v1::Tenant& t : response.tenants()) {
     std::vector<std::pair<std::string, std::string>> names(t.name().begin(),
                                                            t.name().end());
@@ -161,7 +177,7 @@ void PrintTenants(FILE* out, const v1::ListTenantsResponse& response) {
     for (const auto& [locale, text] : names) {
       shown.push_back(absl::StrCat(locale, "=", Printable(text)));
     }
-    absl::FPrintF(out, "%-24s %-8s %8d %9d  %-24s  %s\n", t.slug(),
+    absl::FPrintF(out, "%-*s %-8s %8d %9d  %-24s  %s\n", width, t.slug(),
                   t.active() ? "yes" : "no", t.meta_count(), t.setting_count(),
                   t.created_at(), absl::StrJoin(shown, " "));
   }
@@ -179,7 +195,12 @@ std::string CountsText(const v1::Run& run) {
     parts.push_back(absl::StrCat(ActionName(c.action()), " ", c.count(), " ",
                                  KindName(c.kind())));
   }
-  return parts.empty() ? "-" : absl::StrJoin(parts, ", ");
+  if (parts.empty()) return "-";
+  // Only a committed run changed anything; the others rolled back.
+  if (run.outcome() != v1::OUTCOME_COMMITTED) {
+    return absl::StrCat("none (rolled back: ", absl::StrJoin(parts, ", "), ")");
+  }
+  return absl::StrJoin(parts, ", ");
 }
 }  // namespace
 
