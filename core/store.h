@@ -95,7 +95,10 @@ class Store {
   // Opens a dedicated connection for one run and writes its journal entry
   // (outcome "running") outside any transaction, so that the entry survives
   // whatever the run's own transaction does. Also marks runs whose server
-  // went away as failed.
+  // went away as failed. On PostgreSQL 14 and later the run's session checks
+  // every second, even inside a statement, that this process is still
+  // there, so that the session of a killed server ends, and frees its
+  // locks, within about a second.
   absl::StatusOr<std::unique_ptr<RunSession>> StartRun(const RunParams& params);
 
  private:
