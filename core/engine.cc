@@ -507,7 +507,7 @@ absl::Status Run::Finish(absl::Status status) {
   }
   Outcome outcome;
   if (status.ok() && !request_.dry_run && !request_.check_only) {
-    status = session_.Commit();
+    status = session_.Commit(counts_);
     outcome = status.ok() ? Outcome::kCommitted : Outcome::kFailed;
   } else {
     // A failed rollback needs no handling: closing the connection, which
@@ -522,7 +522,9 @@ absl::Status Run::Finish(absl::Status status) {
     }
   }
   if (!status.ok() && status.code() == absl::StatusCode::kUnknown) {
-    // Commit outcome unknown: the journal must not claim either way.
+    // Commit outcome unknown. The journal cannot be misled: it recorded
+    // "committed" inside the transaction, so recording "failed" below
+    // changes nothing if the commit did happen.
     outcome = Outcome::kFailed;
   }
 

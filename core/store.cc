@@ -316,6 +316,17 @@ absl::Status PollForLock(pqxx::connection& conn, LockScope scope,
   }
 }
 
+// Records a run's outcome outside its transaction. Only a run still
+// journaled as running changes: an outcome, once written, is final (a
+// committed run keeps saying so even if a later step reports the commit as
+// failed or in doubt). A commit records itself, unconditionally, inside the
+// transaction it commits.
+constexpr char kRecordOutcomeSql[] = R"sql(
+  UPDATE sync_runs
+     SET outcome = $2, finished_at = clock_timestamp(),
+         counts = $3::jsonb, error = $4
+   WHERE id = $1::uuid AND outcome = 'running')sql";
+
 class PgRunSession final : public RunSession {
  public:
   PgRunSession(std::string conninfo, std::unique_ptr<pqxx::connection> conn,
@@ -349,9 +360,19 @@ class PgRunSession final : public RunSession {
     });
   }
 
-  absl::Status Commit() override {
+  absl::Status Commit(const Counts& counts) override {
     if (!tx_) return absl::FailedPreconditionError("no open transaction");
     absl::Status status = Guarded("committing the run", [&] {
+      // The journal says committed exactly when the run's rows are: a lost
+      // connection or a crash right after the commit cannot leave a
+      // committed run journaled as failed, and an in-doubt commit can be
+      // settled by reading the journal.
+      tx_->exec_params(R"sql(
+        UPDATE sync_runs
+           SET outcome = 'committed', finished_at = clock_timestamp(),
+               counts = $2::jsonb, error = ''
+         WHERE id = $1::uuid)sql",
+                       run_id_, counts.ToJson());
       tx_->commit();
       return absl::OkStatus();
     });
@@ -372,15 +393,11 @@ class PgRunSession final : public RunSession {
   absl::Status Finish(Outcome outcome, const Counts& counts,
                       absl::string_view error) override {
     finished_ = true;
-    const std::string sql = R"sql(
-      UPDATE sync_runs
-         SET outcome = $2, finished_at = clock_timestamp(),
-             counts = $3::jsonb, error = $4
-       WHERE id = $1::uuid)sql";
     auto write = [&](pqxx::connection& conn) {
       pqxx::nontransaction tx(conn);
-      tx.exec_params(sql, run_id_, std::string(OutcomeName(outcome)),
-                     counts.ToJson(), std::string(error));
+      tx.exec_params(kRecordOutcomeSql, run_id_,
+                     std::string(OutcomeName(outcome)), counts.ToJson(),
+                     std::string(error));
       return absl::OkStatus();
     };
     absl::Status status = Guarded("recording the run's outcome", [&] {

@@ -152,12 +152,19 @@ class RunSession {
   // Opens the run's transaction.
   virtual absl::Status Begin() = 0;
 
-  // Commits, or rolls back, the run's transaction.
-  virtual absl::Status Commit() = 0;
+  // Records the run as committed with `counts` in the journal, inside the
+  // run's transaction, and commits it: the journal says committed exactly
+  // when the run's rows are committed. kUnknown if the commit's outcome is
+  // unknown (the connection broke during it).
+  virtual absl::Status Commit(const Counts& counts) = 0;
+
+  // Rolls back the run's transaction.
   virtual absl::Status Rollback() = 0;
 
   // Records the run's outcome in the journal, outside its transaction. Falls
-  // back to a fresh connection if the run's own connection is broken.
+  // back to a fresh connection if the run's own connection is broken. Only
+  // the first recorded outcome counts: after `Commit` succeeded, or after
+  // the journal marked the run as abandoned, this changes nothing.
   virtual absl::Status Finish(Outcome outcome, const Counts& counts,
                               absl::string_view error) = 0;
 
