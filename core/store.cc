@@ -215,18 +215,29 @@ RunRecord RunFromRow(const pqxx::row& row) {
 }
 
 // Marks journaled runs whose backend session no longer exists as failed: the
-// server running them died or lost its connection before it could record an
-// outcome. The backend start time guards against a reused process id.
+// server running them died, or lost its database connection, before it could
+// record an outcome. Nothing such a run did was committed, since a run
+// records "committed" inside its own transaction (`PgRunSession::Commit`).
+// The backend start time guards against a reused process id; it reads as
+// NULL for another role's session without pg_read_all_stats, and such a
+// session counts as alive. SKIP LOCKED keeps concurrent reconcilers (every
+// run start does this) from waiting on, or deadlocking with, each other.
 void ReconcileAbandonedRuns(pqxx::transaction_base& tx) {
   tx.exec(R"sql(
     UPDATE sync_runs r
-       SET outcome = 'failed', finished_at = now(),
-           error = 'the server running it went away before it finished; '
+       SET outcome = 'failed', finished_at = clock_timestamp(),
+           error = 'its database session ended before it recorded an '
+                   'outcome (its server stopped, or lost the database); '
                    'nothing it did was committed'
-     WHERE r.outcome = 'running'
-       AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
-                        WHERE a.pid = r.backend_pid
-                          AND a.backend_start = r.backend_started))sql");
+     WHERE r.id IN (
+             SELECT x.id FROM sync_runs x
+              WHERE x.outcome = 'running'
+                AND NOT EXISTS (
+                      SELECT 1 FROM pg_stat_activity a
+                       WHERE a.pid = x.backend_pid
+                         AND (a.backend_start IS NULL
+                              OR a.backend_start = x.backend_started))
+                FOR UPDATE SKIP LOCKED))sql");
 }
 
 // Describes who holds a lock that conflicts with `scope`/`tenant`, for the
@@ -239,8 +250,11 @@ std::string DescribeLockHolder(pqxx::transaction_base& tx, LockScope scope,
              coalesce()sql",
                    Rfc3339("r.started_at"), R"sql(, ''), l.pid
         FROM pg_locks l
+        LEFT JOIN pg_stat_activity a ON a.pid = l.pid
         LEFT JOIN sync_runs r
                ON r.backend_pid = l.pid AND r.outcome = 'running'
+              AND (a.backend_start IS NULL
+                   OR r.backend_started = a.backend_start)
        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
          AND l.pid <> pg_backend_pid()
          AND l.database = (SELECT oid FROM pg_database
