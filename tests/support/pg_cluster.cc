@@ -92,9 +92,9 @@ void PgCluster::Start() {
   running_ = true;
 }
 
-void PgCluster::Stop() {
+void PgCluster::Stop(const std::string& mode) {
   RunPg({absl::StrCat(kPgBin, "/pg_ctl"), "-D", dir_.str() + "/data", "-m",
-         "fast", "-w", "-t", "60", "stop"});
+         mode, "-w", "-t", "60", "stop"});
   running_ = false;
 }
 

@@ -22,8 +22,10 @@ class PgCluster {
   PgCluster(const PgCluster&) = delete;
   PgCluster& operator=(const PgCluster&) = delete;
 
-  // Fast shutdown: connections are closed, the port stops answering.
-  void Stop();
+  // Stops the server with pg_ctl's shutdown `mode`: "fast" closes the
+  // connections cleanly; "immediate" kills every backend at once, like a
+  // crash (the next start runs crash recovery). The port stops answering.
+  void Stop(const std::string& mode = "fast");
   // Starts the server again on the same port.
   void Start();
 
