@@ -115,6 +115,10 @@ void CheckClientDuringStatements(pqxx::connection& conn) {
   } catch (const pqxx::sql_error&) {
     // Not supported here: the lock then lives as long as the statement.
   }
+  // TODO(hardening): The check only sees connections the kernel knows are
+  // closed. If syncd's whole host vanishes, the session, and its locks,
+  // last until TCP keepalive gives up (two hours by default); setting
+  // tcp_keepalives_idle/interval/count here would bound that too.
 }
 
 // A PostgreSQL array literal of `values`, every element quoted.
@@ -560,6 +564,9 @@ class PgRunSession final : public RunSession {
     });
   }
 
+  // TODO(scale): Archived rows are kept forever. Once the archive holds
+  // many large removals, add a retention period (and a way to purge the
+  // archive of old runs) so it does not outgrow the live tables.
   absl::StatusOr<std::vector<Item>> DeleteOrphans(
       const std::vector<std::string>& tenants,
       const std::vector<std::string>& modules) override {
