@@ -487,7 +487,7 @@ int Main(int argc, char** argv) {
   RunFlags run_flags;
   std::string tenant, module, run_id, page_token;
   std::vector<std::string> names;
-  bool check_only = false, inactive = false;
+  bool check_only = false, inactive = false, tenant_dry_run = false;
   uint32_t page_size = 0;
 
   auto* all = app.add_subcommand(
@@ -547,6 +547,8 @@ int Main(int argc, char** argv) {
   tenants_add->add_option("--name", names,
                           "Display name, TEXT or LOCALE=TEXT (repeatable)");
   tenants_add->add_flag("--inactive", inactive, "Register it as inactive");
+  tenants_add->add_flag("--dry-run", tenant_dry_run,
+                        "Check the registration; store nothing");
   Example(tenants_add,
           "  syncctl tenants add acme --name \"Acme Corp\" --name tr=\"Acme "
           "A.S.\"");
@@ -557,10 +559,14 @@ int Main(int argc, char** argv) {
   auto* tenants_activate =
       tenants->add_subcommand("activate", "Activate a tenant");
   tenants_activate->add_option("SLUG", tenant, "Tenant slug")->required();
+  tenants_activate->add_flag("--dry-run", tenant_dry_run,
+                             "Check the change; store nothing");
   Example(tenants_activate, "  syncctl tenants activate acme");
   auto* tenants_deactivate =
       tenants->add_subcommand("deactivate", "Deactivate a tenant");
   tenants_deactivate->add_option("SLUG", tenant, "Tenant slug")->required();
+  tenants_deactivate->add_flag("--dry-run", tenant_dry_run,
+                               "Check the change; store nothing");
   Example(tenants_deactivate, "  syncctl tenants deactivate acme");
 
   auto* runs = app.add_subcommand("runs", "List journaled runs, newest first");
@@ -679,18 +685,22 @@ int Main(int argc, char** argv) {
     v1::CreateTenantRequest request;
     request.set_slug(tenant);
     request.set_inactive(inactive);
+    request.set_dry_run(tenant_dry_run);
     if (std::string error = AddNames(names, &request); !error.empty()) {
       std::fprintf(stderr, "syncctl: %s\n", error.c_str());
       return kExitUsage;
     }
     return Unary<v1::CreateTenantRequest, v1::CreateTenantResponse>(
         global, request, &Stub::CreateTenant,
-        [json](const v1::CreateTenantResponse& r) {
+        [json, tenant_dry_run](const v1::CreateTenantResponse& r) {
           if (json) {
-            WriteJsonLine(stdout, Json{{"tenant", TenantJson(r.tenant())}});
+            Json out{{"tenant", TenantJson(r.tenant())}};
+            if (tenant_dry_run) out["dry_run"] = true;
+            WriteJsonLine(stdout, out);
             return;
           }
-          std::printf("tenant %s registered (%s)\n", r.tenant().slug().c_str(),
+          std::printf("tenant %s %s (%s)\n", r.tenant().slug().c_str(),
+                      tenant_dry_run ? "would be registered" : "registered",
                       r.tenant().active() ? "active" : "inactive");
         });
   }
@@ -712,14 +722,18 @@ int Main(int argc, char** argv) {
     v1::SetTenantActiveRequest request;
     request.set_slug(tenant);
     request.set_active(tenants_activate->parsed());
+    request.set_dry_run(tenant_dry_run);
     return Unary<v1::SetTenantActiveRequest, v1::SetTenantActiveResponse>(
         global, request, &Stub::SetTenantActive,
-        [json](const v1::SetTenantActiveResponse& r) {
+        [json, tenant_dry_run](const v1::SetTenantActiveResponse& r) {
           if (json) {
-            WriteJsonLine(stdout, Json{{"tenant", TenantJson(r.tenant())}});
+            Json out{{"tenant", TenantJson(r.tenant())}};
+            if (tenant_dry_run) out["dry_run"] = true;
+            WriteJsonLine(stdout, out);
             return;
           }
-          std::printf("tenant %s is %s\n", r.tenant().slug().c_str(),
+          std::printf("tenant %s %s %s\n", r.tenant().slug().c_str(),
+                      tenant_dry_run ? "would be" : "is",
                       r.tenant().active() ? "active" : "inactive");
         });
   }

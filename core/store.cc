@@ -924,7 +924,8 @@ absl::Status Store::Migrate() {
   });
 }
 
-absl::StatusOr<Tenant> Store::CreateTenant(const Tenant& tenant) {
+absl::StatusOr<Tenant> Store::CreateTenant(const Tenant& tenant,
+                                           bool dry_run) {
   return Guarded(absl::StrCat("creating tenant ", tenant.slug),
                  [&]() -> absl::StatusOr<Tenant> {
                    auto conn = Connect(conninfo_);
@@ -939,7 +940,11 @@ absl::StatusOr<Tenant> Store::CreateTenant(const Tenant& tenant) {
                                     " FROM tenants t WHERE t.slug = $1"),
                        tenant.slug);
                    Tenant stored = TenantFromRow(row);
-                   tx.commit();
+                   if (dry_run) {
+                     tx.abort();
+                   } else {
+                     tx.commit();
+                   }
                    return stored;
                  });
 }
@@ -969,7 +974,8 @@ absl::StatusOr<Page<Tenant>> Store::ListTenants(absl::string_view page_token,
 
 absl::StatusOr<Tenant> Store::SetTenantActive(absl::string_view slug,
                                               bool active,
-                                              absl::Time lock_deadline) {
+                                              absl::Time lock_deadline,
+                                              bool dry_run) {
   return Guarded(
       absl::StrCat("changing tenant ", slug),
       [&]() -> absl::StatusOr<Tenant> {
@@ -991,7 +997,11 @@ absl::StatusOr<Tenant> Store::SetTenantActive(absl::string_view slug,
                          " FROM tenants t WHERE t.slug = $1"),
             std::string(slug));
         Tenant stored = TenantFromRow(row);
-        tx.commit();
+        if (dry_run) {
+          tx.abort();
+        } else {
+          tx.commit();
+        }
         return stored;
       });
 }

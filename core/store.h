@@ -70,8 +70,11 @@ class Store {
   // Returns OK if the database answers a trivial query.
   absl::Status Ping();
 
-  // Registers a tenant. kAlreadyExists if the slug is taken.
-  absl::StatusOr<Tenant> CreateTenant(const Tenant& tenant);
+  // Registers a tenant. kAlreadyExists if the slug is taken. A `dry_run`
+  // does the same, then rolls back, and returns the tenant as it would have
+  // been stored.
+  absl::StatusOr<Tenant> CreateTenant(const Tenant& tenant,
+                                      bool dry_run = false);
 
   // Tenants with slugs after `page_token` (empty: from the start), at most
   // `limit`, each with its meta and setting counts.
@@ -80,9 +83,11 @@ class Store {
 
   // Sets a tenant's active flag. kNotFound if there is no such tenant.
   // Serialised with runs of that tenant through the tenant lock, waiting
-  // until `lock_deadline`.
+  // until `lock_deadline` (then kAborted). A `dry_run` does the same, then
+  // rolls back, and returns the tenant as it would have been stored.
   absl::StatusOr<Tenant> SetTenantActive(absl::string_view slug, bool active,
-                                         absl::Time lock_deadline);
+                                         absl::Time lock_deadline,
+                                         bool dry_run = false);
 
   // One journaled run; kNotFound if there is none.
   absl::StatusOr<RunRecord> GetRun(absl::string_view run_id);

@@ -391,15 +391,17 @@ grpc::Status SyncAdminService::CreateTenant(
       tenant.name[has_default ? kDefaultNameLocale : locales.front()] =
           tenant.slug;
     }
-    absl::StatusOr<core::Tenant> stored = store_->CreateTenant(tenant);
+    absl::StatusOr<core::Tenant> stored =
+        store_->CreateTenant(tenant, request->dry_run());
     if (absl::IsAlreadyExists(stored.status())) {
       return absl::AlreadyExistsError(absl::StrCat(
           "tenant ", core::QuoteForMessage(tenant.slug), " already exists"));
     }
     if (!stored.ok()) return stored.status();
-    log::Info("tenant created", {{"tenant", stored->slug},
-                                 {"active", stored->active},
-                                 {"peer", context->peer()}});
+    log::Info(request->dry_run() ? "tenant creation dry run" : "tenant created",
+              {{"tenant", stored->slug},
+               {"active", stored->active},
+               {"peer", context->peer()}});
     ToProto(*stored, response->mutable_tenant());
     return absl::OkStatus();
   });
@@ -438,12 +440,13 @@ grpc::Status SyncAdminService::SetTenantActive(
     }
     const absl::Time deadline =
         std::min(DeadlineOf(context), absl::Now() + kTenantLockWait);
-    auto stored =
-        store_->SetTenantActive(request->slug(), request->active(), deadline);
+    auto stored = store_->SetTenantActive(request->slug(), request->active(),
+                                          deadline, request->dry_run());
     if (!stored.ok()) return stored.status();
-    log::Info("tenant changed", {{"tenant", stored->slug},
-                                 {"active", stored->active},
-                                 {"peer", context->peer()}});
+    log::Info(request->dry_run() ? "tenant change dry run" : "tenant changed",
+              {{"tenant", stored->slug},
+               {"active", stored->active},
+               {"peer", context->peer()}});
     ToProto(*stored, response->mutable_tenant());
     return absl::OkStatus();
   });

@@ -348,6 +348,23 @@ TEST_F(CliTest, TenantsActivateAndDeactivateFlipTheFlag) {
   EXPECT_EQ(Count("tenants", "true"), "1");
 }
 
+TEST_F(CliTest, TenantsDryRunsReportTheChangeAndStoreNothing) {
+  ASSERT_NO_FATAL_FAILURE(AddTenant("acme"));
+  const std::string before = db_.DataChecksum();
+
+  CommandResult r = Ctl({"tenants", "add", "globex", "--dry-run"});
+  EXPECT_EQ(r.exit_code, kExitOk) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("tenant globex would be registered (active)"));
+  r = Ctl({"tenants", "deactivate", "acme", "--dry-run"});
+  EXPECT_EQ(r.exit_code, kExitOk) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("tenant acme would be inactive"));
+  r = Ctl({"tenants", "add", "acme", "--dry-run"});
+  EXPECT_EQ(r.exit_code, kExitFailure) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("ALREADY_EXISTS"));
+
+  EXPECT_EQ(db_.DataChecksum(), before);
+}
+
 TEST_F(CliTest, TenantsAddRejectsADuplicateWithAlreadyExists) {
   AddTenant("acme");
   const std::string before = db_.DataChecksum();

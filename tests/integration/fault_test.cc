@@ -873,6 +873,58 @@ std::vector<std::string> StreamOf(const RunCall& call) {
   return out;
 }
 
+TEST(DryRunTest, DryRunTenantChangesCheckEverythingAndStoreNothing) {
+  TestDatabase db;
+  TempDir modules;
+  MakeModules(modules, 2);
+  SyncdProcess syncd(db.conninfo(), modules.str());
+  auto stub = NewStub(syncd.address());
+  ASSERT_TRUE(CreateTenant(*stub, "acme").ok());
+  const std::string before = db.Checksum();
+
+  auto create = [&](const std::string& slug, v1::Tenant* out) {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    v1::CreateTenantRequest request;
+    request.set_slug(slug);
+    request.set_inactive(true);
+    request.set_dry_run(true);
+    v1::CreateTenantResponse response;
+    const grpc::Status status =
+        stub->CreateTenant(&context, request, &response);
+    *out = response.tenant();
+    return status;
+  };
+  v1::Tenant tenant;
+  grpc::Status status = create("globex", &tenant);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_EQ(tenant.slug(), "globex");
+  EXPECT_FALSE(tenant.active());
+  EXPECT_EQ(create("acme", &tenant).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+
+  auto set_active = [&](const std::string& slug, v1::Tenant* out) {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    v1::SetTenantActiveRequest request;
+    request.set_slug(slug);
+    request.set_active(false);
+    request.set_dry_run(true);
+    v1::SetTenantActiveResponse response;
+    const grpc::Status status =
+        stub->SetTenantActive(&context, request, &response);
+    *out = response.tenant();
+    return status;
+  };
+  status = set_active("acme", &tenant);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  EXPECT_FALSE(tenant.active());
+  EXPECT_EQ(set_active("initech", &tenant).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  EXPECT_EQ(db.Checksum(), before);
+}
+
 // Items of `call` whose action is one of `actions`.
 uint64_t CountActions(const RunCall& call,
                       const std::vector<v1::Action>& actions) {
