@@ -392,6 +392,34 @@ TEST(PostgresRestartTest, ImmediateStopMidSyncAllLeavesNothingAndSyncdServes) {
       "100000");
 }
 
+// A run whose own database session is killed (by an administrator, or a
+// connection that breaks) fails cleanly: nothing of it stays, the journal
+// says failed, its lock is gone and the next run works.
+TEST_F(FaultTest, KilledDatabaseSessionFailsTheRunAndFreesItsLock) {
+  ASSERT_NO_FATAL_FAILURE(SetUpWorkload());
+  const std::string before = db_.DataChecksum();
+  RunCall call(*stub_, SyncAll());
+  ASSERT_TRUE(call.ReadUntilItems());
+  ASSERT_EQ(
+      db_.Scalar(absl::StrCat("SELECT pg_terminate_backend(backend_pid, 10000) "
+                              "FROM sync_runs WHERE id = '",
+                              call.run_id(), "'")),
+      "t");
+
+  const grpc::Status status = call.Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << Describe(status);
+  EXPECT_EQ(Outcome(call.run_id()), "failed");
+  EXPECT_EQ(RowsOfRun(db_.conninfo(), call.run_id()), "0");
+  EXPECT_EQ(db_.DataChecksum(), before);
+  EXPECT_FALSE(LockHeldByAnotherRun(db_.conninfo(), /*run_id=*/""))
+      << "some run session still holds a lock";
+
+  gate_->Release();
+  const Completed next = RunToEnd(*stub_, SyncAll());
+  EXPECT_TRUE(next.status.ok()) << Describe(next.status);
+}
+
 // ------------------------------------------------ the client goes away
 
 TEST_F(FaultTest, ClientCancelMidStreamLeavesNoRowOfTheRun) {
