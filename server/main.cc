@@ -55,6 +55,7 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "text";
   double db_check_interval_s = 5;
+  double db_check_timeout_s = 5;
 };
 
 absl::StatusOr<std::vector<std::string>> ParseLocales(const std::string& raw) {
@@ -196,12 +197,17 @@ int Serve(const Config& config, const sigset_t& signals) {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
-  DbHealthMonitor db_health([&store] { return (*store)->Ping(); },
-                            [health](bool serving) {
-                              health->SetServingStatus(serving);
-                              health->SetServingStatus(kServiceName, serving);
-                            },
-                            absl::Seconds(config.db_check_interval_s));
+  // Each ping opens a connection of its own (the store keeps none open),
+  // on a thread that may outlive this function: it owns its copy of the
+  // connection string.
+  DbHealthMonitor db_health(
+      [db = config.db] { return core::Store::Open(db).status(); },
+      [health](bool serving) {
+        health->SetServingStatus(serving);
+        health->SetServingStatus(kServiceName, serving);
+      },
+      absl::Seconds(config.db_check_interval_s),
+      absl::Seconds(config.db_check_timeout_s));
   db_health.Start();
 
   std::string host = config.listen.substr(0, config.listen.rfind(':'));
@@ -298,6 +304,12 @@ int main(int argc, char** argv) {
                  "Seconds between database pings; the gRPC health status is "
                  "NOT_SERVING while the database does not answer")
       ->envname("SYNCD_DB_CHECK_INTERVAL")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
+  app.add_option("--db-check-timeout", config.db_check_timeout_s,
+                 "Seconds a database ping may take before it counts as "
+                 "failed")
+      ->envname("SYNCD_DB_CHECK_TIMEOUT")
       ->check(CLI::Range(0.05, 3600.0))
       ->capture_default_str();
   CLI::App* migrate =

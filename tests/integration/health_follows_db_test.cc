@@ -104,6 +104,31 @@ TEST(HealthFollowsDbTest, HealthFlipsWithTheDatabase) {
   EXPECT_LT(log.find("NOT_SERVING"), log.find("reachable again"));
 }
 
+TEST(HealthFollowsDbTest, ADatabaseThatHangsIsNotServing) {
+  PgCluster pg;
+  TempDir modules;
+  modules.MakeDir("blog");
+  SyncdProcess syncd(pg.conninfo(), modules.str(),
+                     {"--db-check-interval", "0.2", "--db-check-timeout",
+                      "0.5"});
+  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      syncd.address(), grpc::InsecureChannelCredentials()));
+  ASSERT_EQ(HealthOf(*stub, kService), "SERVING");
+
+  // The port accepts connections, but nothing answers on them: pings hang
+  // rather than fail.
+  pg.Pause();
+  EXPECT_TRUE(WaitUntil(
+      [&] { return HealthOf(*stub, kService) == "NOT_SERVING"; }, 15))
+      << syncd.Log();
+  EXPECT_THAT(syncd.Log(), HasSubstr("did not answer a ping within"));
+
+  pg.Resume();
+  EXPECT_TRUE(
+      WaitUntil([&] { return HealthOf(*stub, kService) == "SERVING"; }, 15))
+      << syncd.Log();
+}
+
 TEST(HealthFollowsDbTest, ShutdownReportsNotServingWhileTheDatabaseIsUp) {
   PgCluster pg;
   TempDir modules;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,6 +57,7 @@ PgCluster::PgCluster() : port_(FreePort()) {
 }
 
 PgCluster::~PgCluster() {
+  if (paused_) Resume();
   if (running_) {
     try {
       RunPg({absl::StrCat(kPgBin, "/pg_ctl"), "-D", dir_.str() + "/data", "-m",
@@ -96,6 +98,29 @@ void PgCluster::Stop(const std::string& mode) {
   RunPg({absl::StrCat(kPgBin, "/pg_ctl"), "-D", dir_.str() + "/data", "-m",
          mode, "-w", "-t", "60", "stop"});
   running_ = false;
+}
+
+int PgCluster::PostmasterPid() const {
+  std::ifstream in(dir_.path() / "data" / "postmaster.pid");
+  int pid = 0;
+  if (!(in >> pid) || pid <= 0) {
+    throw std::runtime_error("no postmaster.pid: is the cluster running?");
+  }
+  return pid;
+}
+
+void PgCluster::Pause() {
+  if (kill(PostmasterPid(), SIGSTOP) != 0) {
+    throw std::runtime_error("cannot stop the postmaster");
+  }
+  paused_ = true;
+}
+
+void PgCluster::Resume() {
+  if (kill(PostmasterPid(), SIGCONT) != 0) {
+    throw std::runtime_error("cannot continue the postmaster");
+  }
+  paused_ = false;
 }
 
 std::string PgCluster::conninfo(const std::string& dbname) const {

@@ -29,6 +29,12 @@ class PgCluster {
   // Starts the server again on the same port.
   void Start();
 
+  // Freezes the server's main process (SIGSTOP): the port still accepts
+  // TCP connections, but no new session ever answers, as with a server
+  // that hangs. `Resume` (SIGCONT) thaws it.
+  void Pause();
+  void Resume();
+
   int port() const { return port_; }
   // libpq connection string of database `dbname` as user postgres.
   std::string conninfo(const std::string& dbname = "postgres") const;
@@ -37,10 +43,13 @@ class PgCluster {
   // Runs a PostgreSQL tool as the server's user; throws on failure.
   void RunPg(const std::vector<std::string>& argv) const;
   std::string Log() const;
+  // The postmaster's pid, from its pid file.
+  int PostmasterPid() const;
 
   TempDir dir_;
   int port_ = 0;
   bool running_ = false;
+  bool paused_ = false;
 };
 
 }  // namespace syncadmin::testing
