@@ -264,7 +264,7 @@ TEST_F(CliUxTest, ProgressBarIsDrawnOnlyOnATerminal) {
   // Drawn in place with "erase line", and erased before the summary.
   EXPECT_THAT(shown.out, HasSubstr("\r\x1b[Kseed-metas [###"));
   EXPECT_TRUE(std::regex_search(
-      shown.out, std::regex(R"(\d+/6  created \d+  [0-9.]+k?/s  0:0\d)")))
+      shown.out, std::regex(R"(\d+/6  created \d+  [0-9.]+[kM]?/s  0:0\d)")))
       << shown.out;
   EXPECT_THAT(shown.out, HasSubstr("\r\x1b[Krun "));
   EXPECT_THAT(shown.out, HasSubstr("\n  created      meta    acme/blog\r\n"));
