@@ -374,6 +374,7 @@ class PgRunSession final : public RunSession {
   absl::Status Begin() override {
     return Guarded("starting the run's transaction", [&] {
       tx_ = std::make_unique<pqxx::work>(*conn_);
+      prefers_hash_joins_ = false;
       return absl::OkStatus();
     });
   }
@@ -502,10 +503,21 @@ class PgRunSession final : public RunSession {
       const std::vector<std::string>& tenants,
       const std::vector<ModuleDefaults>& modules) override {
     return InTx("inserting metas", [&](pqxx::work& tx) {
+      PreferHashJoins(tx);
       // The anti-join skips existing rows cheaply; ON CONFLICT still covers
       // a row inserted concurrently by something other than SyncAdmin.
+      //
+      // The existing rows come from a MATERIALIZED CTE over the chunk's
+      // tenants, read once through the primary key. Against the table
+      // itself, the planner chose, while the table looked empty (a first
+      // sync), a nested loop that re-scans the growing table once per
+      // candidate row (quadratic: seconds for one chunk), and later a hash
+      // anti-join over every tenant's rows for each chunk (quadratic in
+      // the number of chunks).
       const pqxx::result rows = tx.exec_params(
           R"sql(
+        WITH existing AS MATERIALIZED (
+          SELECT tenant, name FROM module_meta WHERE tenant = ANY($1::text[]))
         INSERT INTO module_meta (tenant, name, label, icon, roles, enabled,
                                  version, "order", stats_key, history,
                                  created_by_run)
@@ -521,7 +533,7 @@ class PgRunSession final : public RunSession {
                  name text, label jsonb, icon text, roles text[],
                  enabled boolean, "order" integer, version text,
                  stats_key text)
-         WHERE NOT EXISTS (SELECT 1 FROM module_meta e
+         WHERE NOT EXISTS (SELECT 1 FROM existing e
                             WHERE e.tenant = t.slug AND e.name = m.name)
             ON CONFLICT (tenant, name) DO NOTHING
         RETURNING tenant, name)sql",
@@ -539,7 +551,12 @@ class PgRunSession final : public RunSession {
     Json seo = Json::object();
     for (const auto& locale : seo_locales) seo[locale] = "";
     return InTx("inserting settings", [&](pqxx::work& tx) {
+      PreferHashJoins(tx);
+      // Existing settings as in `InsertMetas`: read once, before inserting.
       const pqxx::result rows = tx.exec_params(R"sql(
+        WITH existing AS MATERIALIZED (
+          SELECT tenant, module FROM module_settings
+           WHERE tenant = ANY($1::text[]))
         INSERT INTO module_settings (tenant, module, enabled,
                                      visible_in_sidebar, use_analytics,
                                      show_in_dashboard, roles, "order",
@@ -552,7 +569,7 @@ class PgRunSession final : public RunSession {
           FROM module_meta m
          WHERE m.tenant = ANY($1::text[]) AND m.enabled
            AND ($2 = '' OR m.name = $2)
-           AND NOT EXISTS (SELECT 1 FROM module_settings s
+           AND NOT EXISTS (SELECT 1 FROM existing s
                             WHERE s.tenant = m.tenant AND s.module = m.name)
             ON CONFLICT (tenant, module) DO NOTHING
         RETURNING tenant, module)sql",
@@ -796,6 +813,17 @@ class PgRunSession final : public RunSession {
     return Guarded(context, [&] { return fn(*tx_); });
   }
 
+  // Turns merge joins off for the rest of the run's transaction. For the
+  // anti-joins of `InsertMetas` and `InsertSettings` (about 10,000 rows on
+  // each side) the planner prefers a merge join, whose two sorts compare
+  // text under the database's collation; a hash join does the same work in
+  // about half the time. The run's other statements lose nothing by it.
+  void PreferHashJoins(pqxx::work& tx) {
+    if (prefers_hash_joins_) return;
+    tx.exec("SET LOCAL enable_mergejoin = off");
+    prefers_hash_joins_ = true;
+  }
+
   // Re-inserts the archived rows of one table and appends an item per row:
   // created when restored, skipped (with the reason) otherwise.
   void RestoreTable(pqxx::work& tx, const std::string& source,
@@ -841,6 +869,7 @@ class PgRunSession final : public RunSession {
   std::string run_id_;
   std::string requested_by_;
   bool finished_ = false;
+  bool prefers_hash_joins_ = false;  // Within the open transaction.
 };
 
 }  // namespace
