@@ -51,6 +51,7 @@ struct Config {
   double lock_timeout_s = 30;
   double max_delete_share = 0.5;
   double shutdown_grace_s = 5;
+  double stream_stall_timeout_s = 30;
   std::string port_file;
   std::string log_level = "info";
   std::string log_format = "text";
@@ -171,9 +172,20 @@ int Serve(const Config& config, const sigset_t& signals) {
     log::Error("migration failed", {{"error", s.message()}});
     return 1;
   }
+  if (!(config.stream_stall_timeout_s > 0 &&
+        config.stream_stall_timeout_s <= 3600)) {
+    log::Error("invalid configuration",
+               {{"error",
+                 "--stream-stall-timeout must be greater than 0 and at most "
+                 "3600 seconds"}});
+    return 2;
+  }
+  StreamOptions stream_options;
+  stream_options.stall_timeout = absl::Seconds(config.stream_stall_timeout_s);
   core::Engine engine(*options, store->get());
   std::atomic<bool> shutting_down{false};
-  SyncAdminService service(&engine, store->get(), &shutting_down);
+  SyncAdminService service(&engine, store->get(), &shutting_down,
+                           stream_options);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -216,7 +228,8 @@ int Serve(const Config& config, const sigset_t& signals) {
              {"modules_dir", config.modules_dir},
              {"locales", config.locales},
              {"lock_timeout_s", config.lock_timeout_s},
-             {"max_delete_share", config.max_delete_share}});
+             {"max_delete_share", config.max_delete_share},
+             {"stream_stall_timeout_s", config.stream_stall_timeout_s}});
   if (!config.port_file.empty()) {
     std::ofstream out(config.port_file);
     out << port << "\n";
@@ -287,6 +300,11 @@ int main(int argc, char** argv) {
   app.add_option("--shutdown-grace", config.shutdown_grace_s,
                  "Seconds in-flight calls get to finish on SIGTERM/SIGINT")
       ->envname("SYNCD_SHUTDOWN_GRACE")
+      ->capture_default_str();
+  app.add_option("--stream-stall-timeout", config.stream_stall_timeout_s,
+                 "Seconds a run waits for a client that stopped reading its "
+                 "events before it is cancelled and rolled back")
+      ->envname("SYNCD_STREAM_STALL_TIMEOUT")
       ->capture_default_str();
   app.add_option("--port-file", config.port_file,
                  "Write the bound port to this file once serving (useful "

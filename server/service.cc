@@ -14,11 +14,6 @@
 namespace syncadmin::server {
 namespace {
 
-// Items per stream message: large enough to stream a million items at
-// database speed, small enough to keep each message far below any size limit
-// (an item is well under 300 bytes, so a message stays under 300 KiB).
-constexpr size_t kItemsPerMessage = 1000;
-
 // Tenant display names a request may carry.
 constexpr int kMaxNameLocales = 16;
 
@@ -51,16 +46,6 @@ absl::Time DeadlineOf(const grpc::ServerContext* context) {
   return absl::FromChrono(deadline);
 }
 
-void ToProto(const core::Counts& counts,
-             google::protobuf::RepeatedPtrField<v1::ActionCount>* out) {
-  for (const auto& [key, n] : counts.entries()) {
-    v1::ActionCount* c = out->Add();
-    c->set_action(static_cast<v1::Action>(key.first));
-    c->set_kind(static_cast<v1::Kind>(key.second));
-    c->set_count(n);
-  }
-}
-
 void ToProto(const core::Tenant& tenant, v1::Tenant* out) {
   out->set_slug(tenant.slug);
   for (const auto& [locale, text] : tenant.name) {
@@ -82,107 +67,9 @@ void ToProto(const core::RunRecord& run, v1::Run* out) {
   out->set_started_at(run.started_at);
   out->set_finished_at(run.finished_at);
   out->set_outcome(static_cast<v1::Outcome>(run.outcome));
-  ToProto(run.counts, out->mutable_counts());
+  CountsToProto(run.counts, out->mutable_counts());
   out->set_error(run.error);
 }
-
-// Streams a run's events to one gRPC client.
-class GrpcEventSink final : public core::EventSink {
- public:
-  GrpcEventSink(grpc::ServerContext* context,
-                grpc::ServerWriter<v1::SyncEvent>* writer,
-                const std::atomic<bool>* shutting_down)
-      : context_(context), writer_(writer), shutting_down_(shutting_down) {}
-
-  void OnRunStarted(const core::RunStartedEvent& event) override {
-    run_id_ = event.run_id;
-    v1::SyncEvent out = NewEvent();
-    v1::RunStarted* started = out.mutable_run_started();
-    started->set_run_id(event.run_id);
-    started->set_operation(static_cast<v1::Operation>(event.operation));
-    started->set_dry_run(event.dry_run);
-    started->set_requested_by(event.requested_by);
-    started->set_module_count(event.module_count);
-    started->set_tenant_count(event.tenant_count);
-    Write(out);
-  }
-
-  void OnPhaseStarted(absl::string_view name, uint64_t total) override {
-    v1::SyncEvent out = NewEvent();
-    out.mutable_phase_started()->set_name(std::string(name));
-    out.mutable_phase_started()->set_total(total);
-    Write(out);
-  }
-
-  void OnItems(absl::Span<const core::Item> items) override {
-    for (size_t i = 0; i < items.size(); i += kItemsPerMessage) {
-      v1::SyncEvent out = NewEvent();
-      auto* batch = out.mutable_items()->mutable_items();
-      const size_t end = std::min(items.size(), i + kItemsPerMessage);
-      batch->Reserve(static_cast<int>(end - i));
-      for (size_t k = i; k < end; ++k) {
-        v1::Item* item = batch->Add();
-        item->set_action(static_cast<v1::Action>(items[k].action));
-        item->set_kind(static_cast<v1::Kind>(items[k].kind));
-        item->set_tenant(items[k].tenant);
-        item->set_module(items[k].module);
-        item->set_message(items[k].message);
-      }
-      if (!Write(out)) return;
-    }
-  }
-
-  void OnRunFinished(const core::RunFinishedEvent& event) override {
-    v1::SyncEvent out = NewEvent();
-    v1::RunFinished* finished = out.mutable_run_finished();
-    finished->set_outcome(static_cast<v1::Outcome>(event.outcome));
-    ToProto(event.counts, finished->mutable_counts());
-    finished->set_duration_ms(static_cast<uint64_t>(event.duration_ms));
-    finished->set_error(event.error);
-    if (event.health) {
-      v1::HealthSummary* health = finished->mutable_health();
-      health->set_missing_settings(event.health->missing_settings);
-      health->set_orphan_metas(event.health->orphan_metas);
-      health->set_disabled_metas(event.health->disabled_metas);
-      health->set_inactive_tenants_with_rows(
-          event.health->inactive_tenants_with_rows);
-      health->set_drift(event.health->drift());
-    }
-    Write(out);
-  }
-
-  std::optional<std::string> CancelReason() const override {
-    if (shutting_down_->load()) return "the server is shutting down";
-    if (write_failed_) return "the client stopped reading the stream";
-    if (context_->IsCancelled()) {
-      return "the client cancelled the call or its deadline passed";
-    }
-    return std::nullopt;
-  }
-
-  const std::string& run_id() const { return run_id_; }
-
- private:
-  v1::SyncEvent NewEvent() {
-    v1::SyncEvent event;
-    event.set_run_id(run_id_);
-    event.set_sequence(++sequence_);
-    return event;
-  }
-
-  bool Write(const v1::SyncEvent& event) {
-    if (write_failed_) return false;
-    if (!writer_->Write(event)) write_failed_ = true;
-    return !write_failed_;
-  }
-
-  grpc::ServerContext* context_;
-  grpc::ServerWriter<v1::SyncEvent>* writer_;
-  const std::atomic<bool>* shutting_down_;
-  std::string run_id_;
-  uint64_t sequence_ = 0;
-  std::atomic<bool> write_failed_{false};
-};
 
 core::RunRequest BaseRequest(core::Operation op,
                              const v1::RunOptions& options) {
@@ -237,17 +124,22 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 }
 
 SyncAdminService::SyncAdminService(core::Engine* engine, core::Store* store,
-                                   const std::atomic<bool>* shutting_down)
-    : engine_(engine), store_(store), shutting_down_(shutting_down) {}
+                                   const std::atomic<bool>* shutting_down,
+                                   StreamOptions stream_options)
+    : engine_(engine),
+      store_(store),
+      shutting_down_(shutting_down),
+      stream_options_(stream_options) {}
 
 grpc::Status SyncAdminService::Stream(
     absl::string_view rpc, grpc::ServerContext* context,
     core::RunRequest request, grpc::ServerWriter<v1::SyncEvent>* writer) {
-  GrpcEventSink sink(context, writer, shutting_down_);
+  GrpcEventSink sink(context, writer, shutting_down_, stream_options_);
   absl::Status status;
   try {
     request.deadline = DeadlineOf(context);
     status = engine_->Run(request, sink);
+    sink.Close();
   } catch (const std::exception& e) {
     // Only a bug gets here: the core reports failures as statuses.
     log::Error("rpc failed", {{"rpc", rpc},

@@ -10,6 +10,7 @@
 #include "core/engine.h"
 #include "core/store.h"
 #include "grpcpp/grpcpp.h"
+#include "server/event_stream.h"
 #include "syncadmin/v1/sync_admin.grpc.pb.h"
 
 namespace syncadmin::server {
@@ -23,8 +24,10 @@ class SyncAdminService final : public v1::SyncAdmin::Service {
  public:
   // `engine` and `store` must outlive the service. While `*shutting_down` is
   // true, runs in progress stop at their next check and roll back.
+  // `stream_options` bound what each streaming call buffers for its client.
   SyncAdminService(core::Engine* engine, core::Store* store,
-                   const std::atomic<bool>* shutting_down);
+                   const std::atomic<bool>* shutting_down,
+                   StreamOptions stream_options = {});
 
   grpc::Status SeedMeta(grpc::ServerContext* context,
                         const v1::SeedMetaRequest* request,
@@ -82,6 +85,7 @@ class SyncAdminService final : public v1::SyncAdmin::Service {
   core::Engine* engine_;
   core::Store* store_;
   const std::atomic<bool>* shutting_down_;
+  StreamOptions stream_options_;
 };
 
 }  // namespace syncadmin::server

@@ -7,7 +7,8 @@
 namespace syncadmin::testing {
 
 InProcessServer::InProcessServer(const std::string& conninfo,
-                                 core::EngineOptions options) {
+                                 core::EngineOptions options,
+                                 server::StreamOptions stream_options) {
   auto store = core::Store::Open(conninfo);
   if (!store.ok()) throw std::runtime_error(store.status().ToString());
   store_ = *std::move(store);
@@ -16,7 +17,7 @@ InProcessServer::InProcessServer(const std::string& conninfo,
   }
   engine_ = std::make_unique<core::Engine>(std::move(options), store_.get());
   service_ = std::make_unique<server::SyncAdminService>(
-      engine_.get(), store_.get(), &shutting_down_);
+      engine_.get(), store_.get(), &shutting_down_, stream_options);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &port_);

@@ -17,8 +17,10 @@ namespace syncadmin::testing {
 
 class InProcessServer {
  public:
-  // Migrates the database behind `conninfo`, then serves it with `options`.
-  InProcessServer(const std::string& conninfo, core::EngineOptions options);
+  // Migrates the database behind `conninfo`, then serves it with `options`
+  // and `stream_options`.
+  InProcessServer(const std::string& conninfo, core::EngineOptions options,
+                  server::StreamOptions stream_options = {});
   ~InProcessServer();
 
   v1::SyncAdmin::Stub& stub() { return *stub_; }
