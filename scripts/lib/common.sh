@@ -159,13 +159,23 @@ _pg_conf_quote() {
   printf "'%s'" "${v//\'/\'\'}"
 }
 
-# pg_start DIR: creates a fresh PostgreSQL 15 cluster in DIR, starts it on a
-# free port of 127.0.0.1 with trust authentication, and exports PGHOST,
-# PGPORT, PGUSER, PGDATABASE and SYNCADMIN_PG_DIR. Any cluster left in DIR
-# by an earlier run is stopped and deleted first.
+# pg_start DIR [NAME=VALUE...]: creates a fresh PostgreSQL 15 cluster in DIR,
+# starts it on a free port of 127.0.0.1 with trust authentication, and
+# exports PGHOST, PGPORT, PGUSER, PGDATABASE and SYNCADMIN_PG_DIR. Any
+# cluster left in DIR by an earlier run is stopped and deleted first.
+# The server runs with fsync=off (test data need no durability) unless a
+# NAME=VALUE setting says otherwise; each one is passed as `-c NAME=VALUE`
+# after the defaults, so it wins over them.
 pg_start() {
-  local dir="${1-}" cluster initdb_log sock_dir port attempt
+  local dir="${1-}" cluster initdb_log sock_dir port attempt setting
+  local extra=""
   [[ -n "$dir" ]] || die "pg_start: missing directory"
+  shift
+  for setting in "$@"; do
+    [[ "$setting" =~ ^[a-z_]+=[A-Za-z0-9._-]+$ ]] \
+      || die "pg_start: setting must look like name=value, got '$setting'"
+    extra+=" -c $setting"
+  done
   case "$dir" in
     /*) ;;
     *) dir="$PWD/$dir" ;;
@@ -232,7 +242,7 @@ pg_start() {
   for ((attempt = 1; attempt <= 3; attempt++)); do
     port="$(free_port)"
     if as_pg "$PG_BIN/pg_ctl" -D "$cluster/data" -l "$cluster/log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -c port=$port -c fsync=off -c max_connections=200" \
+        -o "-c listen_addresses=127.0.0.1 -c port=$port -c fsync=off -c max_connections=200$extra" \
         start >/dev/null; then
       break
     fi
