@@ -116,7 +116,10 @@ class InterruptGuard {
   explicit InterruptGuard(grpc::ClientContext* context)
       : signals_(InterruptSignals()) {
     watcher_ = std::thread([this, context] {
-      const timespec tick{0, 100 * 1000 * 1000};
+      // The destructor waits for the current tick to end, at the end of
+      // every streamed call: keep it short (a 100 ms tick added 50 ms on
+      // average to every command).
+      const timespec tick{0, 10 * 1000 * 1000};
       while (!done_.load()) {
         if (sigtimedwait(&signals_, nullptr, &tick) > 0) {
           interrupted_.store(true);
