@@ -231,6 +231,10 @@ absl::Status ApplyManifest(absl::string_view text, absl::string_view path,
   } catch (const Json::parse_error& e) {
     // nlohmann's message names the line and column of the syntax error.
     return ManifestError(path, absl::StrCat("not valid JSON: ", e.what()));
+  } catch (const Json::exception& e) {
+    // A number too large for a double ("1e999") is reported as
+    // out_of_range, not parse_error; its message quotes the number.
+    return ManifestError(path, absl::StrCat("not valid JSON: ", e.what()));
   }
   if (!duplicate.empty()) {
     return ManifestError(path, absl::StrCat("key ", QuoteForMessage(duplicate),

@@ -179,6 +179,13 @@ TEST(ManifestTest, RejectsSyntaxErrorsWithLineAndColumn) {
   EXPECT_THAT(s.message(), HasSubstr("column"));
 }
 
+// nlohmann reports a number beyond a double's range as out_of_range, not as
+// a syntax error; it must still be a clear error, not an escaped exception.
+TEST(ManifestTest, RejectsANumberTooLargeForADouble) {
+  ExpectRejected(R"({"order": 1e999})", "number overflow");
+  ExpectRejected(R"({"x": -311e1111})", "not valid JSON");
+}
+
 TEST(ManifestTest, RejectsNonJsonText) {
   ExpectRejected("", "not valid JSON");
   ExpectRejected("{", "not valid JSON");
