@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -115,7 +116,35 @@ absl::Status ValidateTenantName(
   return absl::OkStatus();
 }
 
+// The authenticator of a service built without one: authentication off.
+const Authenticator& NoAuthentication() {
+  static const Authenticator* const kOff = new Authenticator();
+  return *kOff;
+}
+
+// Short names for the roles of the unary handlers.
+constexpr Role kViewer = Role::kViewer;
+constexpr Role kAdmin = Role::kAdmin;
+
 }  // namespace
+
+Role RequiredRole(const core::RunRequest& request) {
+  if (request.dry_run) return Role::kViewer;
+  switch (request.operation) {
+    case core::Operation::kHealthCheck:
+      return request.check_only ? Role::kViewer : Role::kOperator;
+    case core::Operation::kSeedMeta:
+    case core::Operation::kSeedSettings:
+    case core::Operation::kSeedTenant:
+    case core::Operation::kSeedModule:
+      return Role::kOperator;
+    case core::Operation::kRemoveTenant:
+    case core::Operation::kSyncAll:
+    case core::Operation::kRestore:
+      return Role::kAdmin;
+  }
+  return Role::kAdmin;
+}
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -125,15 +154,48 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 SyncAdminService::SyncAdminService(core::Engine* engine, core::Store* store,
                                    const std::atomic<bool>* shutting_down,
-                                   StreamOptions stream_options)
+                                   StreamOptions stream_options,
+                                   const Authenticator* authenticator)
     : engine_(engine),
       store_(store),
       shutting_down_(shutting_down),
-      stream_options_(stream_options) {}
+      stream_options_(stream_options),
+      authenticator_(authenticator != nullptr ? authenticator
+                                              : &NoAuthentication()) {}
+
+absl::StatusOr<Principal> SyncAdminService::Caller(
+    absl::string_view rpc, const grpc::ServerContext& context,
+    Role needed) const {
+  std::vector<absl::string_view> authorization;
+  const auto [begin, end] =
+      context.client_metadata().equal_range("authorization");
+  for (auto it = begin; it != end; ++it) {
+    authorization.emplace_back(it->second.data(), it->second.size());
+  }
+  absl::StatusOr<Principal> caller =
+      authenticator_->Authenticate(authorization);
+  absl::Status status =
+      caller.ok() ? Authorize(*caller, needed, rpc) : caller.status();
+  if (!status.ok()) {
+    log::Warn("rpc denied",
+              {{"rpc", rpc},
+               {"peer", context.peer()},
+               {"by", caller.ok() ? caller->name : std::string("-")},
+               {"code", absl::StatusCodeToString(status.code())},
+               {"error", status.message()}});
+    return status;
+  }
+  return caller;
+}
 
 grpc::Status SyncAdminService::Stream(
     absl::string_view rpc, grpc::ServerContext* context,
     core::RunRequest request, grpc::ServerWriter<v1::SyncEvent>* writer) {
+  absl::StatusOr<Principal> caller =
+      Caller(rpc, *context, RequiredRole(request));
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  request.requested_by = caller->name;
+
   GrpcEventSink sink(context, writer, shutting_down_, stream_options_);
   absl::Status status;
   try {
@@ -145,6 +207,7 @@ grpc::Status SyncAdminService::Stream(
     log::Error("rpc failed", {{"rpc", rpc},
                               {"run", sink.run_id()},
                               {"peer", context->peer()},
+                              {"by", caller->name},
                               {"code", "INTERNAL"},
                               {"error", e.what()}});
     return grpc::Status(grpc::StatusCode::INTERNAL,
@@ -160,6 +223,7 @@ grpc::Status SyncAdminService::Stream(
                {{"rpc", rpc},
                 {"run", sink.run_id().empty() ? "-" : sink.run_id()},
                 {"peer", context->peer()},
+                {"by", caller->name},
                 {"code", absl::StatusCodeToString(status.code())},
                 {"error", status.message()}});
   }
@@ -168,13 +232,18 @@ grpc::Status SyncAdminService::Stream(
 
 template <typename Fn>
 grpc::Status SyncAdminService::Unary(absl::string_view rpc,
-                                     grpc::ServerContext* context, Fn&& body) {
+                                     grpc::ServerContext* context, Role needed,
+                                     Fn&& body) {
+  absl::StatusOr<Principal> caller = Caller(rpc, *context, needed);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+
   absl::Status status;
   try {
-    status = body();
+    status = body(*caller);
   } catch (const std::exception& e) {
     log::Error("rpc failed", {{"rpc", rpc},
                               {"peer", context->peer()},
+                              {"by", caller->name},
                               {"code", "INTERNAL"},
                               {"error", e.what()}});
     return grpc::Status(grpc::StatusCode::INTERNAL,
@@ -183,6 +252,7 @@ grpc::Status SyncAdminService::Unary(absl::string_view rpc,
   if (!status.ok()) {
     log::Info("rpc failed", {{"rpc", rpc},
                              {"peer", context->peer()},
+                             {"by", caller->name},
                              {"code", absl::StatusCodeToString(status.code())},
                              {"error", status.message()}});
   }
@@ -261,7 +331,9 @@ grpc::Status SyncAdminService::Restore(
 grpc::Status SyncAdminService::CreateTenant(
     grpc::ServerContext* context, const v1::CreateTenantRequest* request,
     v1::CreateTenantResponse* response) {
-  return Unary("CreateTenant", context, [&]() -> absl::Status {
+  // A dry run changes nothing, so a viewer may ask for one.
+  const Role needed = request->dry_run() ? kViewer : kAdmin;
+  return Unary("CreateTenant", context, needed, [&](const Principal& by) {
     if (absl::Status s = core::ValidateTenantSlug(request->slug(), "slug");
         !s.ok()) {
       return s;
@@ -293,7 +365,8 @@ grpc::Status SyncAdminService::CreateTenant(
     log::Info(request->dry_run() ? "tenant creation dry run" : "tenant created",
               {{"tenant", stored->slug},
                {"active", stored->active},
-               {"peer", context->peer()}});
+               {"peer", context->peer()},
+               {"by", by.name}});
     ToProto(*stored, response->mutable_tenant());
     return absl::OkStatus();
   });
@@ -302,7 +375,7 @@ grpc::Status SyncAdminService::CreateTenant(
 grpc::Status SyncAdminService::ListTenants(
     grpc::ServerContext* context, const v1::ListTenantsRequest* request,
     v1::ListTenantsResponse* response) {
-  return Unary("ListTenants", context, [&]() -> absl::Status {
+  return Unary("ListTenants", context, kViewer, [&](const Principal&) {
     if (!request->page_token().empty()) {
       if (absl::Status s =
               core::ValidateTenantSlug(request->page_token(), "page_token");
@@ -325,7 +398,9 @@ grpc::Status SyncAdminService::ListTenants(
 grpc::Status SyncAdminService::SetTenantActive(
     grpc::ServerContext* context, const v1::SetTenantActiveRequest* request,
     v1::SetTenantActiveResponse* response) {
-  return Unary("SetTenantActive", context, [&]() -> absl::Status {
+  // A dry run changes nothing, so a viewer may ask for one.
+  const Role needed = request->dry_run() ? kViewer : kAdmin;
+  return Unary("SetTenantActive", context, needed, [&](const Principal& by) {
     if (absl::Status s = core::ValidateTenantSlug(request->slug(), "slug");
         !s.ok()) {
       return s;
@@ -338,7 +413,8 @@ grpc::Status SyncAdminService::SetTenantActive(
     log::Info(request->dry_run() ? "tenant change dry run" : "tenant changed",
               {{"tenant", stored->slug},
                {"active", stored->active},
-               {"peer", context->peer()}});
+               {"peer", context->peer()},
+               {"by", by.name}});
     ToProto(*stored, response->mutable_tenant());
     return absl::OkStatus();
   });
@@ -347,7 +423,7 @@ grpc::Status SyncAdminService::SetTenantActive(
 grpc::Status SyncAdminService::ListRuns(grpc::ServerContext* context,
                                         const v1::ListRunsRequest* request,
                                         v1::ListRunsResponse* response) {
-  return Unary("ListRuns", context, [&]() -> absl::Status {
+  return Unary("ListRuns", context, kViewer, [&](const Principal&) {
     if (!request->page_token().empty()) {
       if (absl::Status s =
               core::ValidateRunId(request->page_token(), "page_token");
@@ -370,7 +446,7 @@ grpc::Status SyncAdminService::ListRuns(grpc::ServerContext* context,
 grpc::Status SyncAdminService::GetRun(grpc::ServerContext* context,
                                       const v1::GetRunRequest* request,
                                       v1::GetRunResponse* response) {
-  return Unary("GetRun", context, [&]() -> absl::Status {
+  return Unary("GetRun", context, kViewer, [&](const Principal&) {
     if (absl::Status s = core::ValidateRunId(request->run_id(), "run_id");
         !s.ok()) {
       return s;

@@ -10,6 +10,7 @@
 #include "core/engine.h"
 #include "core/store.h"
 #include "grpcpp/grpcpp.h"
+#include "server/auth.h"
 #include "server/event_stream.h"
 #include "syncadmin/v1/sync_admin.grpc.pb.h"
 
@@ -18,16 +19,29 @@ namespace syncadmin::server {
 // Converts a core status to a gRPC status. The numeric codes are the same.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// The least role that may run `request`: viewer for every dry run and for
+// a health check that only reports, operator for operations that only
+// insert, admin for those that delete or restore.
+Role RequiredRole(const core::RunRequest& request);
+
 // Implements `syncadmin.v1.SyncAdmin` with the synchronous gRPC API: each
 // streaming call runs on its own server thread and owns one run.
+//
+// Every handler first authenticates the caller and checks its role (see
+// `RequiredRole`; tenant registry changes need admin, their dry runs, lists
+// and reading runs viewer): UNAUTHENTICATED or PERMISSION_DENIED, before any
+// validation or database access. The caller's name is recorded as who asked.
 class SyncAdminService final : public v1::SyncAdmin::Service {
  public:
   // `engine` and `store` must outlive the service. While `*shutting_down` is
   // true, runs in progress stop at their next check and roll back.
   // `stream_options` bound what each streaming call buffers for its client.
+  // `authenticator`, if given, must outlive the service; without one,
+  // authentication is off and every caller is an anonymous admin.
   SyncAdminService(core::Engine* engine, core::Store* store,
                    const std::atomic<bool>* shutting_down,
-                   StreamOptions stream_options = {});
+                   StreamOptions stream_options = {},
+                   const Authenticator* authenticator = nullptr);
 
   grpc::Status SeedMeta(grpc::ServerContext* context,
                         const v1::SeedMetaRequest* request,
@@ -71,21 +85,30 @@ class SyncAdminService final : public v1::SyncAdmin::Service {
                       v1::GetRunResponse* response) override;
 
  private:
-  // Runs `request` and streams its events to `writer`.
+  // Authenticates the caller of `rpc` and checks it has `needed`; logs and
+  // returns the refusal otherwise.
+  absl::StatusOr<Principal> Caller(absl::string_view rpc,
+                                   const grpc::ServerContext& context,
+                                   Role needed) const;
+
+  // Checks the caller's role for `request`, runs it as the caller and
+  // streams its events to `writer`.
   grpc::Status Stream(absl::string_view rpc, grpc::ServerContext* context,
                       core::RunRequest request,
                       grpc::ServerWriter<v1::SyncEvent>* writer);
 
-  // Runs a unary handler body, logging a failure once and turning any
+  // Checks that the caller has `needed`, then runs a unary handler body
+  // (called with the caller), logging a failure once and turning any
   // escaped exception into INTERNAL.
   template <typename Fn>
   grpc::Status Unary(absl::string_view rpc, grpc::ServerContext* context,
-                     Fn&& body);
+                     Role needed, Fn&& body);
 
   core::Engine* engine_;
   core::Store* store_;
   const std::atomic<bool>* shutting_down_;
   StreamOptions stream_options_;
+  const Authenticator* authenticator_;
 };
 
 }  // namespace syncadmin::server
