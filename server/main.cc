@@ -2,6 +2,7 @@
 //
 //   syncd [--listen ADDR] [--db CONNINFO] [--modules-dir DIR] ...   serve
 //   syncd migrate [--db CONNINFO]                                    migrate
+//   syncd token add NAME ROLE --tokens-file FILE                     token
 //
 // Every flag can also come from the environment (SYNCD_LISTEN, SYNCD_DB, ...);
 // a flag wins over its variable. An empty --db uses libpq's PG* variables.
@@ -29,6 +30,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
 #include "server/db_health.h"
+#include "server/security.h"
 #include "server/service.h"
 #include "spdlog/spdlog.h"
 
@@ -36,9 +38,6 @@ namespace syncadmin::server {
 namespace {
 
 constexpr char kServiceName[] = "syncadmin.v1.SyncAdmin";
-
-// Requests are small; anything larger is hostile or a mistake.
-constexpr int kMaxReceiveBytes = 1 << 20;
 
 // Each streaming call holds a server thread for the length of its run.
 constexpr int kMaxServerThreads = 64;
@@ -57,6 +56,7 @@ struct Config {
   std::string log_format = "text";
   double db_check_interval_s = 5;
   double db_check_timeout_s = 5;
+  SecurityFlags security;
 };
 
 absl::StatusOr<std::vector<std::string>> ParseLocales(const std::string& raw) {
@@ -163,6 +163,11 @@ int Serve(const Config& config, const sigset_t& signals) {
                {{"error", options.status().message()}});
     return 2;
   }
+  auto security = SetUpSecurity(config.security, config.listen);
+  if (!security.ok()) {
+    log::Error("refusing to start", {{"error", security.status().message()}});
+    return 2;
+  }
   auto store = core::Store::Open(config.db);
   if (!store.ok()) {
     log::Error("database unreachable", {{"error", store.status().message()}});
@@ -185,19 +190,18 @@ int Serve(const Config& config, const sigset_t& signals) {
   core::Engine engine(*options, store->get());
   std::atomic<bool> shutting_down{false};
   SyncAdminService service(&engine, store->get(), &shutting_down,
-                           stream_options);
+                           stream_options, security->authenticator.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
-                           &port);
+  builder.AddListeningPort(config.listen, security->credentials, &port);
   // gRPC sets SO_REUSEPORT by default: a second syncd started on a busy port
   // would then silently share its traffic, perhaps with another modules root.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  ApplyLimits(builder);
   grpc::ResourceQuota quota("syncd");
   quota.SetMaxThreads(kMaxServerThreads);
   builder.SetResourceQuota(quota);
@@ -229,7 +233,11 @@ int Serve(const Config& config, const sigset_t& signals) {
              {"locales", config.locales},
              {"lock_timeout_s", config.lock_timeout_s},
              {"max_delete_share", config.max_delete_share},
-             {"stream_stall_timeout_s", config.stream_stall_timeout_s}});
+             {"stream_stall_timeout_s", config.stream_stall_timeout_s},
+             {"tls", !security->tls         ? "off"
+                     : security->mutual_tls ? "mutual"
+                                            : "on"},
+             {"auth", security->authenticator->enabled() ? "tokens" : "off"}});
   if (!config.port_file.empty()) {
     std::ofstream out(config.port_file);
     out << port << "\n";
@@ -330,8 +338,10 @@ int main(int argc, char** argv) {
       ->envname("SYNCD_DB_CHECK_TIMEOUT")
       ->check(CLI::Range(0.05, 3600.0))
       ->capture_default_str();
+  syncadmin::server::AddSecurityFlags(app, &config.security);
   CLI::App* migrate =
       app.add_subcommand("migrate", "Apply pending schema migrations and exit");
+  const syncadmin::server::TokenCommand token(app, &config.security);
 
   try {
     app.parse(argc, argv);
@@ -342,6 +352,7 @@ int main(int argc, char** argv) {
                            ? syncadmin::log::Format::kJson
                            : syncadmin::log::Format::kText,
                        spdlog::level::from_str(config.log_level));
+  if (token.parsed()) return token.Run();
   try {
     if (migrate->parsed()) return syncadmin::server::Migrate(config);
     return syncadmin::server::Serve(config, signals);
