@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/confirm.h"
+#include "client/connection.h"
 #include "client/json_output.h"
 #include "client/output.h"
 #include "client/progress.h"
@@ -51,6 +52,8 @@ struct GlobalFlags {
   double timeout_s = 0;
   std::string output = "text";
   bool no_progress = false;
+  ConnectionFlags connection_flags;
+  Connection connection;  // Resolved from `connection_flags` after parsing.
 
   bool json() const { return output == "json"; }
 };
@@ -63,8 +66,7 @@ struct RunFlags {
 };
 
 std::unique_ptr<Stub> Connect(const GlobalFlags& flags) {
-  return v1::SyncAdmin::NewStub(
-      grpc::CreateChannel(flags.addr, grpc::InsecureChannelCredentials()));
+  return v1::SyncAdmin::NewStub(flags.connection.NewChannel(flags.addr));
 }
 
 void SetDeadline(const GlobalFlags& flags, grpc::ClientContext* context) {
@@ -80,6 +82,7 @@ int ReportError(const grpc::Status& status, const GlobalFlags& flags) {
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     message = absl::StrCat(message, " (is syncd running at ", flags.addr, "?)");
   }
+  message += flags.connection.Hint(status);
   const std::string code = absl::StatusCodeToString(
       static_cast<absl::StatusCode>(status.error_code()));
   std::fprintf(stderr, "syncctl: %s: %s\n", code.c_str(), message.c_str());
@@ -159,6 +162,7 @@ StreamResult Stream(Stub& stub, const GlobalFlags& flags, const StartFn& start,
                     const std::function<void(const v1::SyncEvent&)>& on_event) {
   grpc::ClientContext context;
   SetDeadline(flags, &context);
+  flags.connection.Authorize(&context);
   StreamResult result;
   InterruptGuard guard(&context);
   std::unique_ptr<EventReader> reader = start(stub, &context, dry_run);
@@ -286,7 +290,7 @@ int RunStream(const GlobalFlags& flags, const RunFlags& run_flags,
 // syncd ties to its database answering). Exits 0 when SERVING, else 1.
 int Ping(const GlobalFlags& flags) {
   auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(flags.addr, grpc::InsecureChannelCredentials()));
+      flags.connection.NewChannel(flags.addr));
   grpc::ClientContext context;
   // A probe must answer quickly even without --timeout.
   context.set_deadline(
@@ -431,6 +435,7 @@ int Unary(const GlobalFlags& flags, const Request& request, Call call,
   auto stub = Connect(flags);
   grpc::ClientContext context;
   SetDeadline(flags, &context);
+  flags.connection.Authorize(&context);
   Response response;
   grpc::Status status = ((*stub).*call)(&context, request, &response);
   if (!status.ok()) return ReportError(status, flags);
@@ -448,7 +453,9 @@ bar on stderr when stdout and stderr are terminals; --output json prints one
 JSON object per event (one per item) per line.
 
 Environment: SYNCCTL_ADDR, SYNCCTL_TIMEOUT and SYNCCTL_OUTPUT stand for
---addr, --timeout and --output; a flag wins over its variable.
+--addr, --timeout and --output; a flag wins over its variable. SYNCCTL_TOKEN
+(or SYNCCTL_TOKEN_FILE) holds the bearer token, SYNCCTL_TLS_CA,
+SYNCCTL_TLS_CERT and SYNCCTL_TLS_KEY the TLS files.
 
 Exit codes:
   0    success
@@ -486,6 +493,7 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--no-progress", global.no_progress,
                "Never draw a progress bar, even on a terminal");
+  AddConnectionFlags(app, &global.connection_flags);
 
   RunFlags run_flags;
   std::string tenant, module, run_id, page_token;
@@ -596,6 +604,14 @@ int Main(int argc, char** argv) {
   for (const std::string& name : names) text_args.push_back({"--name", &name});
   if (std::string error = FirstNonUtf8(text_args); !error.empty()) {
     std::fprintf(stderr, "syncctl: %s\n", error.c_str());
+    return kExitUsage;
+  }
+  if (auto connection = Connection::FromFlags(global.connection_flags);
+      connection.ok()) {
+    global.connection = *std::move(connection);
+  } else {
+    std::fprintf(stderr, "syncctl: %s\n",
+                 std::string(connection.status().message()).c_str());
     return kExitUsage;
   }
 
