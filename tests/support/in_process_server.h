@@ -18,9 +18,12 @@ namespace syncadmin::testing {
 class InProcessServer {
  public:
   // Migrates the database behind `conninfo`, then serves it with `options`
-  // and `stream_options`.
+  // and `stream_options` and syncd's size limits. With `authenticator`
+  // (which must outlive the server) every call needs a token; without,
+  // authentication is off.
   InProcessServer(const std::string& conninfo, core::EngineOptions options,
-                  server::StreamOptions stream_options = {});
+                  server::StreamOptions stream_options = {},
+                  const server::Authenticator* authenticator = nullptr);
   ~InProcessServer();
 
   v1::SyncAdmin::Stub& stub() { return *stub_; }
