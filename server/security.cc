@@ -186,7 +186,8 @@ void AddSecurityFlags(CLI::App& app, SecurityFlags* flags) {
                  "it, authentication is off")
       ->envname("SYNCD_TOKENS_FILE");
   app.add_flag("--insecure", flags->insecure,
-               "Allow a non-loopback address without TLS and tokens");
+               "Allow a non-loopback address without TLS and tokens")
+      ->envname("SYNCD_INSECURE");
 }
 
 absl::StatusOr<ServerSecurity> SetUpSecurity(const SecurityFlags& flags,
