@@ -57,6 +57,9 @@ struct ServerSecurity {
 // that cannot be read or a tokens file that is unsafe or malformed, and
 // kPermissionDenied for an unprotected non-loopback address. Each message
 // is one line that names the file or address and says what to do.
+//
+// TODO(security): reload the tokens and TLS files on SIGHUP; today adding or
+// revoking a token or renewing a certificate needs a restart.
 absl::StatusOr<ServerSecurity> SetUpSecurity(const SecurityFlags& flags,
                                              absl::string_view listen);
 
