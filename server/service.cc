@@ -122,6 +122,12 @@ const Authenticator& NoAuthentication() {
   return *kOff;
 }
 
+// The `run` field of a log line about a streamed call: the run's id, or
+// "-" when the call failed before a run began (bad input, say).
+std::string RunIdField(const GrpcEventSink& sink) {
+  return sink.run_id().empty() ? "-" : sink.run_id();
+}
+
 // Short names for the roles of the unary handlers.
 constexpr Role kViewer = Role::kViewer;
 constexpr Role kAdmin = Role::kAdmin;
@@ -205,7 +211,8 @@ grpc::Status SyncAdminService::Stream(
   } catch (const std::exception& e) {
     // Only a bug gets here: the core reports failures as statuses.
     log::Error("rpc failed", {{"rpc", rpc},
-                              {"run", sink.run_id()},
+                              {"run", RunIdField(sink)},
+                              {"op", core::OperationName(request.operation)},
                               {"peer", context->peer()},
                               {"by", caller->name},
                               {"code", "INTERNAL"},
@@ -221,7 +228,8 @@ grpc::Status SyncAdminService::Stream(
     log::Event(expected ? spdlog::level::info : spdlog::level::err,
                "rpc failed",
                {{"rpc", rpc},
-                {"run", sink.run_id().empty() ? "-" : sink.run_id()},
+                {"run", RunIdField(sink)},
+                {"op", core::OperationName(request.operation)},
                 {"peer", context->peer()},
                 {"by", caller->name},
                 {"code", absl::StatusCodeToString(status.code())},

@@ -71,5 +71,36 @@ TEST(SyncdLogTest, JsonLinesCarryRunOpAndItemFields) {
   }
 }
 
+// A run that fails is logged as such with the same fields, so that a filter
+// on `op` finds the failures too; a call refused before any run began has
+// no run id to give.
+TEST(SyncdLogTest, FailedCallsCarryOpAndTheRunIdIfAny) {
+  TestDatabase db;
+  TempDir modules;
+  modules.MakeDir("blog");
+  SyncdProcess syncd(db.conninfo(), modules.str(), {"--log-format", "json"});
+  ASSERT_EQ(RunSyncctl(syncd.address(), {"tenant", "nosuch"}).exit_code, 1);
+  ASSERT_EQ(RunSyncctl(syncd.address(), {"module", "Bad Name"}).exit_code, 1);
+  const std::string run_id = db.Scalar("SELECT id FROM sync_runs");
+  ASSERT_EQ(syncd.Stop(SIGTERM), 0);
+
+  std::vector<json> failures;
+  for (absl::string_view line :
+       absl::StrSplit(syncd.Log(), '\n', absl::SkipEmpty())) {
+    json parsed = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(parsed.is_discarded()) << "not JSON: " << line;
+    if (parsed["msg"] == "rpc failed") failures.push_back(std::move(parsed));
+  }
+  ASSERT_THAT(failures, SizeIs(2));
+  EXPECT_EQ(failures[0]["rpc"], "SeedTenant");
+  EXPECT_EQ(failures[0]["op"], "seed_tenant");
+  EXPECT_EQ(failures[0]["run"], run_id);
+  EXPECT_EQ(failures[0]["code"], "NOT_FOUND");
+  EXPECT_EQ(failures[1]["rpc"], "SeedModule");
+  EXPECT_EQ(failures[1]["op"], "seed_module");
+  EXPECT_EQ(failures[1]["run"], "-");
+  EXPECT_EQ(failures[1]["code"], "INVALID_ARGUMENT");
+}
+
 }  // namespace
 }  // namespace syncadmin::testing
