@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -91,6 +92,20 @@ int ReportError(const grpc::Status& status, const GlobalFlags& flags) {
     std::fflush(stdout);
   }
   return kExitFailure;
+}
+
+// Ends a command that syncctl stops itself (not confirmed, interrupted):
+// `message` on stderr and, with --output json, a last `error` object whose
+// `code` says why (`NOT_CONFIRMED`, `CANCELLED`), so that a script reading
+// the lines learns how every call ended. Returns `exit_code`.
+int Stop(const GlobalFlags& flags, int exit_code, const std::string& code,
+         const std::string& message) {
+  std::fprintf(stderr, "syncctl: %s\n", message.c_str());
+  if (flags.json()) {
+    WriteJsonLine(stdout, ErrorJson(code, message));
+    std::fflush(stdout);
+  }
+  return exit_code;
 }
 
 // SIGINT and SIGTERM, which cancel a streaming run.
@@ -195,21 +210,20 @@ struct Deletion {
 int Confirm(Stub& stub, const GlobalFlags& flags, const StartFn& start,
             const Deletion& deletion) {
   if (isatty(STDIN_FILENO) != 1) {
-    std::fprintf(stderr,
-                 "syncctl: %s %s rows and needs confirmation: run it at a "
-                 "terminal, or pass --yes (see first what it would delete "
-                 "with --dry-run)\n",
-                 deletion.command.c_str(),
-                 deletion.tenant.empty() ? "may delete" : "deletes");
-    return kExitRefused;
+    return Stop(flags, kExitRefused, "NOT_CONFIRMED",
+                absl::StrCat(deletion.command, " ",
+                             deletion.tenant.empty() ? "may delete" : "deletes",
+                             " rows and needs confirmation: run it at a "
+                             "terminal, or pass --yes (see first what it "
+                             "would delete with --dry-run)"));
   }
   DeletionPreview preview;
   const StreamResult dry =
       Stream(stub, flags, start, /*dry_run=*/true,
              [&](const v1::SyncEvent& e) { preview.Add(e); });
   if (dry.interrupted) {
-    std::fprintf(stderr, "syncctl: interrupted; nothing was changed\n");
-    return kExitInterrupted;
+    return Stop(flags, kExitInterrupted, "CANCELLED",
+                "interrupted; nothing was changed");
   }
   if (!dry.status.ok()) return ReportError(dry.status, flags);
   if (preview.total() == 0 && deletion.tenant.empty()) return -1;
@@ -228,13 +242,13 @@ int Confirm(Stub& stub, const GlobalFlags& flags, const StartFn& start,
     case Answer::kConfirmed:
       return -1;
     case Answer::kInterrupted:
-      std::fprintf(stderr, "syncctl: interrupted; nothing was changed\n");
-      return kExitInterrupted;
+      return Stop(flags, kExitInterrupted, "CANCELLED",
+                  "interrupted; nothing was changed");
     case Answer::kDeclined:
       break;
   }
-  std::fprintf(stderr, "syncctl: not confirmed; nothing was changed\n");
-  return kExitRefused;
+  return Stop(flags, kExitRefused, "NOT_CONFIRMED",
+              "not confirmed; nothing was changed");
 }
 
 // Runs one streaming operation: confirms it first if it deletes, prints
@@ -255,29 +269,34 @@ int RunStream(const GlobalFlags& flags, const RunFlags& run_flags,
   TextEventPrinter text(stdout);
   JsonEventPrinter json(stdout);
   std::optional<ProgressBar> bar;
+  // Held while writing to the terminal, which the ticker draws on too.
+  std::mutex terminal_mu;
+  std::optional<ProgressTicker> ticker;
   if (!flags.json() && !flags.no_progress && ProgressWanted()) {
     bar.emplace(stderr, TerminalWidth(STDERR_FILENO));
+    ticker.emplace(&*bar, &terminal_mu);
   }
-  const StreamResult result = Stream(*stub, flags, start, run_flags.dry_run,
-                                     [&](const v1::SyncEvent& event) {
-                                       if (flags.json()) {
-                                         json.Print(event);
-                                         return;
-                                       }
-                                       if (bar) bar->Clear();
-                                       text.Print(event);
-                                       if (bar) {
-                                         std::fflush(stdout);
-                                         bar->Update(event);
-                                       }
-                                     });
+  const auto print = [&](const v1::SyncEvent& event) {
+    if (flags.json()) {
+      json.Print(event);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(terminal_mu);
+    if (bar) bar->Clear();
+    text.Print(event);
+    if (bar) {
+      std::fflush(stdout);
+      bar->Update(event);
+    }
+  };
+  const StreamResult result =
+      Stream(*stub, flags, start, run_flags.dry_run, print);
+  ticker.reset();
   if (bar) bar->Clear();
   std::fflush(stdout);
   if (result.interrupted) {
-    std::fprintf(stderr,
-                 "syncctl: interrupted; the run was cancelled and rolled "
-                 "back\n");
-    return kExitInterrupted;
+    return Stop(flags, kExitInterrupted, "CANCELLED",
+                "interrupted; the run was cancelled and rolled back");
   }
   if (!result.status.ok()) return ReportError(result.status, flags);
   if (fail_on_drift && result.finished && result.finished->health().drift()) {

@@ -16,6 +16,8 @@ namespace {
 
 constexpr int kBarCells = 20;
 constexpr auto kRedrawEvery = std::chrono::milliseconds(100);
+constexpr auto kRedrawIdleEvery = std::chrono::seconds(1);
+constexpr auto kTickEvery = std::chrono::milliseconds(250);
 
 // 1234567 -> "1,234,567".
 std::string Grouped(uint64_t n) {
@@ -73,6 +75,7 @@ void ProgressBar::Update(const v1::SyncEvent& event) {
       items_ += event.items().items_size();
       break;
     case v1::SyncEvent::kRunFinished:
+      finished_ = true;
       Clear();
       return;
     case v1::SyncEvent::EVENT_NOT_SET:
@@ -114,11 +117,33 @@ void ProgressBar::Draw() {
   last_draw_ = clock_();
 }
 
+void ProgressBar::Tick() {
+  if (finished_ || clock_() - last_draw_ < kRedrawIdleEvery) return;
+  Draw();
+}
+
 void ProgressBar::Clear() {
   if (!drawn_) return;
   std::fputs("\r\x1b[K", out_);
   std::fflush(out_);
   drawn_ = false;
+}
+
+ProgressTicker::ProgressTicker(ProgressBar* bar, std::mutex* mu)
+    : mu_(mu), thread_([this, bar] {
+        std::unique_lock<std::mutex> lock(*mu_);
+        while (!stop_.wait_for(lock, kTickEvery, [this] { return stopping_; })) {
+          bar->Tick();
+        }
+      }) {}
+
+ProgressTicker::~ProgressTicker() {
+  {
+    std::lock_guard<std::mutex> lock(*mu_);
+    stopping_ = true;
+  }
+  stop_.notify_one();
+  thread_.join();
 }
 
 int TerminalWidth(int fd) {

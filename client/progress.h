@@ -20,11 +20,14 @@
 #define SYNCADMIN_CLIENT_PROGRESS_H_
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "syncadmin/v1/sync_admin.pb.h"
 
@@ -43,6 +46,11 @@ class ProgressBar {
   // starts, otherwise at most ten times a second.
   void Update(const v1::SyncEvent& event);
 
+  // Redraws the bar if the last drawing is a second old, so that its clock
+  // keeps running while no event arrives (a run waiting for its lock, or
+  // inside a long statement). Does nothing once the run has finished.
+  void Tick();
+
   // Erases the bar, if drawn, so that the caller can write other output.
   void Clear();
 
@@ -58,11 +66,29 @@ class ProgressBar {
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_draw_;
   bool drawn_ = false;
+  bool finished_ = false;
   std::string phase_;
   uint64_t phase_total_ = 0;
   uint64_t phase_items_ = 0;
   uint64_t items_ = 0;
   std::map<int, uint64_t> by_action_;
+};
+
+// Calls `bar.Tick()` four times a second from a thread of its own, under
+// `mu`, until destroyed. Whoever else draws on the bar or writes to the
+// terminal holds `mu` too.
+class ProgressTicker {
+ public:
+  ProgressTicker(ProgressBar* bar, std::mutex* mu);
+  ~ProgressTicker();
+  ProgressTicker(const ProgressTicker&) = delete;
+  ProgressTicker& operator=(const ProgressTicker&) = delete;
+
+ private:
+  std::mutex* mu_;
+  std::condition_variable stop_;
+  bool stopping_ = false;  // Guarded by `*mu_`.
+  std::thread thread_;
 };
 
 // Width of the terminal on `fd`, or 80 when it cannot be read.

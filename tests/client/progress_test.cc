@@ -99,6 +99,29 @@ TEST_F(ProgressBarTest, NeverWiderThanTheTerminal) {
   std::fclose(sink);
 }
 
+TEST_F(ProgressBarTest, TickKeepsTheClockRunningWhileNoEventArrives) {
+  bar_.Update(Phase("wait-for-lock", 0));
+  const size_t after_phase = Written().size();
+  now_ += std::chrono::milliseconds(500);
+  bar_.Tick();
+  EXPECT_EQ(Written().size(), after_phase) << "redrawn after 500 ms";
+  now_ += std::chrono::seconds(6);
+  bar_.Tick();
+  EXPECT_THAT(Written().substr(after_phase),
+              testing::EndsWith("wait-for-lock  0 items  0/s  0:06"));
+}
+
+TEST_F(ProgressBarTest, TickDrawsNothingOnceTheRunHasFinished) {
+  bar_.Update(Phase("seed-metas", 10));
+  v1::SyncEvent finished;
+  finished.mutable_run_finished()->set_outcome(v1::OUTCOME_COMMITTED);
+  bar_.Update(finished);
+  const std::string before = Written();
+  now_ += std::chrono::seconds(5);
+  bar_.Tick();
+  EXPECT_EQ(Written(), before);
+}
+
 TEST_F(ProgressBarTest, RunFinishedErasesTheBar) {
   bar_.Update(Phase("seed-metas", 10));
   v1::SyncEvent finished;

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
 #include "tests/support/processes.h"
 #include "tests/support/temp_dir.h"
@@ -223,13 +224,16 @@ class CliTest : public ::testing::Test {
         slug, "') x"));
   }
 
-  // Starts `syncctl all` against `address` in the background and waits
-  // until its run is blocked inside a statement (by a `TableLock` on
-  // `tenants`); sets `*run_id` to that run's id.
-  std::unique_ptr<BackgroundCommand> StartBlockedAll(const std::string& address,
-                                                     std::string* run_id) {
-    auto command = std::make_unique<BackgroundCommand>(std::vector<std::string>{
-        BinaryPath("syncctl"), "--addr", address, "all", "--yes"});
+  // Starts `syncctl all --yes` plus `extra_args` against `address` in the
+  // background and waits until its run is blocked inside a statement (by a
+  // `TableLock` on `tenants`); sets `*run_id` to that run's id.
+  std::unique_ptr<BackgroundCommand> StartBlockedAll(
+      const std::string& address, std::string* run_id,
+      const std::vector<std::string>& extra_args = {}) {
+    std::vector<std::string> argv = {BinaryPath("syncctl"), "--addr", address,
+                                     "all", "--yes"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    auto command = std::make_unique<BackgroundCommand>(argv);
     const std::string blocked =
         "SELECT coalesce(max(substr(application_name, 11)), '') "
         "FROM pg_stat_activity WHERE application_name LIKE 'syncd run %' "
@@ -1048,6 +1052,26 @@ TEST_F(CliTest, InterruptCancelsARunBlockedInAStatement) {
                         /*timeout_s=*/10))
       << "outcome " << OutcomeOf(run_id) << " while the table lock is held";
   lock.Release();
+}
+
+TEST_F(CliTest, InterruptWithJsonOutputEndsWithACancelledErrorObject) {
+  ASSERT_NO_FATAL_FAILURE(SetUpSyncedTenants());
+  TableLock lock(db_.conninfo(), "tenants");
+  std::string run_id;
+  auto blocked = StartBlockedAll(syncd_->address(), &run_id, {"-o", "json"});
+  ASSERT_FALSE(run_id.empty()) << "the run never blocked";
+
+  blocked->Signal(SIGINT);
+  const CommandResult r = blocked->Wait(10);
+  lock.Release();
+  EXPECT_EQ(r.exit_code, 130) << Describe(r);
+  const std::vector<std::string> lines =
+      absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_THAT(lines, Not(IsEmpty())) << Describe(r);
+  const nlohmann::json last = nlohmann::json::parse(lines.back());
+  EXPECT_EQ(last["event"], "error") << last;
+  EXPECT_EQ(last["code"], "CANCELLED") << last;
+  EXPECT_THAT(last["message"].get<std::string>(), HasSubstr("rolled back"));
 }
 
 // ---------------------------------------------------------- syncd itself

@@ -305,6 +305,15 @@ TEST_F(CliUxTest, DeletingWithoutATerminalNeedsYes) {
                              HasSubstr("--yes"), HasSubstr("--dry-run")));
     EXPECT_EQ(r.out, "");
   }
+  // With JSON output the refusal is also the last (and only) line.
+  const CommandResult json_refused = Ctl({"all", "-o", "json"});
+  EXPECT_EQ(json_refused.exit_code, kExitRefused) << Describe(json_refused);
+  const std::vector<json> lines = JsonLines(json_refused.out);
+  ASSERT_THAT(lines, SizeIs(1)) << Describe(json_refused);
+  EXPECT_EQ(lines[0]["event"], "error");
+  EXPECT_EQ(lines[0]["code"], "NOT_CONFIRMED");
+  EXPECT_THAT(lines[0]["message"].get<std::string>(), HasSubstr("--yes"));
+
   // Refused before the server heard of it: not even a dry run.
   EXPECT_EQ(db_.Checksum(), before);
 
