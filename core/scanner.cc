@@ -34,13 +34,21 @@ bool IsInside(const fs::path& child, const fs::path& parent) {
 }
 
 // Classifies one entry of the root. Returns true if it is a module directory;
-// adds to `problems` when it is a link that leaves the root or is broken.
+// adds to `problems` when it is a link that leaves the root or is broken, or
+// cannot be examined at all.
 bool IsModuleDirectory(const fs::directory_entry& entry,
                        const fs::path& canonical_root,
                        std::vector<std::string>* problems) {
   std::error_code ec;
   const fs::file_status own = entry.symlink_status(ec);
-  if (ec) return false;
+  if (ec) {
+    // Skipping it would make an existing module look deleted, its rows
+    // orphans.
+    problems->push_back(absl::StrCat(
+        "entry ", QuoteForMessage(entry.path().filename().string()),
+        " cannot be read: ", ec.message()));
+    return false;
+  }
   if (fs::is_directory(own)) return true;
   if (!fs::is_symlink(own)) return false;
 
@@ -70,10 +78,15 @@ absl::Status ReadManifest(const fs::path& dir,
   const fs::path path = dir / "module.json";
   std::error_code ec;
   const fs::file_status status = fs::symlink_status(path, ec);
-  if (ec || status.type() == fs::file_type::not_found) {
-    return absl::OkStatus();
-  }
+  if (status.type() == fs::file_type::not_found) return absl::OkStatus();
   const std::string shown = path.string();
+  if (ec) {
+    // A manifest that may exist but cannot be seen (a module directory
+    // that cannot be entered) must not silently give the module defaults.
+    return absl::FailedPreconditionError(
+        absl::StrCat("manifest ", QuoteForMessage(shown, 512),
+                     " cannot be read: ", ec.message()));
+  }
   if (!fs::is_regular_file(status)) {
     return absl::FailedPreconditionError(
         absl::StrCat("manifest ", QuoteForMessage(shown, 512),

@@ -1,10 +1,14 @@
 #include "core/scanner.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/manifest.h"
 #include "core/validation.h"
 #include "gmock/gmock.h"
@@ -342,6 +346,81 @@ TEST_F(ScannerTest, InvalidManifestOfSkippedEntryIsIgnored) {
   auto modules = Scan();
   ASSERT_TRUE(modules.ok()) << modules.status();
   EXPECT_THAT(Names(*modules), ElementsAre("Blog"));
+}
+
+// Runs the scan in a child process that has dropped from root to "nobody",
+// for whom permissions apply. `root` and its parent must let others in.
+absl::Status ScanAsNobody(const fs::path& root) {
+  int fds[2];
+  if (pipe(fds) != 0) return absl::InternalError("pipe failed");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    constexpr uid_t kNobody = 65534;
+    if (setgid(kNobody) != 0 || setuid(kNobody) != 0) _exit(2);
+    const absl::Status s = ScanModulesRoot(root.string(), kLocales).status();
+    const std::string reply =
+        absl::StrCat(static_cast<int>(s.code()), " ", s.message());
+    const bool written =
+        write(fds[1], reply.data(), reply.size()) ==
+        static_cast<ssize_t>(reply.size());
+    _exit(written ? 0 : 3);
+  }
+  close(fds[1]);
+  std::string reply;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buffer, sizeof buffer)) > 0) reply.append(buffer, n);
+  close(fds[0]);
+  int wstatus = 0;
+  waitpid(pid, &wstatus, 0);
+  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+    return absl::InternalError(
+        absl::StrCat("unprivileged scan failed, wait status ", wstatus));
+  }
+  const size_t space = reply.find(' ');
+  return absl::Status(
+      static_cast<absl::StatusCode>(std::stoi(reply.substr(0, space))),
+      reply.substr(space + 1));
+}
+
+// Permission tests drop from root to another user; as anyone else, the
+// files' owner could read them all.
+class ScannerPermissionTest : public ScannerTest {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root, to scan as nobody";
+    fs::permissions(dir_.path(), kOthersMayEnter);
+  }
+
+  static constexpr fs::perms kOthersMayEnter =
+      fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec;
+};
+
+TEST_F(ScannerPermissionTest, ModuleThatCannotBeEnteredFailsTheScan) {
+  dir_.WriteFile("Newsletter/module.json", R"({"enabled": false})");
+  dir_.MakeDir("Blog");
+  fs::permissions(dir_.path() / "Blog", kOthersMayEnter);
+  fs::permissions(dir_.path() / "Newsletter", fs::perms::owner_all);
+
+  const absl::Status s = ScanAsNobody(dir_.path());
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(s.message(), HasSubstr(ManifestPath("Newsletter")));
+  EXPECT_THAT(s.message(), HasSubstr("cannot be read"));
+  EXPECT_THAT(s.message(), Not(HasSubstr("Blog")));
+}
+
+TEST_F(ScannerPermissionTest, RootThatCanBeListedButNotEnteredFails) {
+  dir_.MakeDir("Blog");
+  fs::permissions(dir_.path() / "Blog", kOthersMayEnter);
+  const absl::Status entered = ScanAsNobody(dir_.path());
+  ASSERT_TRUE(entered.ok()) << entered;
+
+  fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::others_read);
+  const absl::Status s = ScanAsNobody(dir_.path());
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(s.message(), HasSubstr("Blog"));
+  EXPECT_THAT(s.message(), HasSubstr("cannot be read"));
 }
 
 TEST_F(ScannerTest, ManyProblemsAreSummarised) {
