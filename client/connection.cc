@@ -155,13 +155,16 @@ void Connection::Authorize(grpc::ClientContext* context) const {
   }
 }
 
-std::string Connection::Hint(const grpc::Status& status) const {
+std::string Connection::Hint(const grpc::Status& status,
+                             bool answered_by_syncd) const {
   if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED &&
       authorization_.empty()) {
     return " (give a token with --token-file, SYNCCTL_TOKEN or --token)";
   }
-  // A plaintext client that reaches a TLS server sees the connection closed
-  // during the handshake, not refused.
+  // syncd's own UNAVAILABLE is about its database: no hint about reaching
+  // syncd applies. A plaintext client that reaches a TLS server sees the
+  // connection closed during the handshake, not refused.
+  if (answered_by_syncd) return "";
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !tls_ &&
       status.error_message().find("Connection refused") == std::string::npos) {
     return " (if syncd serves TLS, give --tls-ca or --tls)";

@@ -54,7 +54,7 @@ class Connection {
   void Authorize(grpc::ClientContext* context) const;
 
   // A hint to append to the message of a failed call, or "".
-  std::string Hint(const grpc::Status& status) const;
+  std::string Hint(const grpc::Status& status, bool answered_by_syncd) const;
 
   bool tls() const { return tls_; }
 

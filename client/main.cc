@@ -78,12 +78,24 @@ void SetDeadline(const GlobalFlags& flags, grpc::ClientContext* context) {
   }
 }
 
-int ReportError(const grpc::Status& status, const GlobalFlags& flags) {
+// Whether syncd itself answered the call `context` made (see the service's
+// comment in the proto), rather than the call failing on its way there.
+bool AnsweredBySyncd(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  const auto it = trailers.find("syncadmin-served-by");
+  return it != trailers.end() && it->second == "syncd";
+}
+
+// Prints the failed call's status, with a hint where one helps, and returns
+// the failure exit code.
+int ReportError(const grpc::Status& status, const GlobalFlags& flags,
+                bool answered_by_syncd) {
   std::string message = status.error_message();
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      !answered_by_syncd) {
     message = absl::StrCat(message, " (is syncd running at ", flags.addr, "?)");
   }
-  message += flags.connection.Hint(status);
+  message += flags.connection.Hint(status, answered_by_syncd);
   const std::string code = absl::StatusCodeToString(
       static_cast<absl::StatusCode>(status.error_code()));
   std::fprintf(stderr, "syncctl: %s: %s\n", code.c_str(), message.c_str());
@@ -166,6 +178,7 @@ using StartFn = std::function<std::unique_ptr<EventReader>(
 // How one streamed call ended.
 struct StreamResult {
   grpc::Status status;
+  bool answered_by_syncd = false;
   bool interrupted = false;
   std::optional<v1::RunFinished> finished;
 };
@@ -187,6 +200,7 @@ StreamResult Stream(Stub& stub, const GlobalFlags& flags, const StartFn& start,
     on_event(event);
   }
   result.status = reader->Finish();
+  result.answered_by_syncd = AnsweredBySyncd(context);
   result.interrupted = guard.interrupted();
   return result;
 }
@@ -225,7 +239,9 @@ int Confirm(Stub& stub, const GlobalFlags& flags, const StartFn& start,
     return Stop(flags, kExitInterrupted, "CANCELLED",
                 "interrupted; nothing was changed");
   }
-  if (!dry.status.ok()) return ReportError(dry.status, flags);
+  if (!dry.status.ok()) {
+    return ReportError(dry.status, flags, dry.answered_by_syncd);
+  }
   if (preview.total() == 0 && deletion.tenant.empty()) return -1;
 
   std::string question = preview.Describe();
@@ -298,7 +314,9 @@ int RunStream(const GlobalFlags& flags, const RunFlags& run_flags,
     return Stop(flags, kExitInterrupted, "CANCELLED",
                 "interrupted; the run was cancelled and rolled back");
   }
-  if (!result.status.ok()) return ReportError(result.status, flags);
+  if (!result.status.ok()) {
+    return ReportError(result.status, flags, result.answered_by_syncd);
+  }
   if (fail_on_drift && result.finished && result.finished->health().drift()) {
     return kExitDrift;
   }
@@ -320,7 +338,9 @@ int Ping(const GlobalFlags& flags) {
   request.set_service(kServiceName);
   grpc::health::v1::HealthCheckResponse response;
   const grpc::Status status = stub->Check(&context, request, &response);
-  if (!status.ok()) return ReportError(status, flags);
+  // gRPC's own health service marks nothing: a failure is about reaching
+  // syncd.
+  if (!status.ok()) return ReportError(status, flags, false);
   const std::string name =
       grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
           response.status());
@@ -457,7 +477,7 @@ int Unary(const GlobalFlags& flags, const Request& request, Call call,
   flags.connection.Authorize(&context);
   Response response;
   grpc::Status status = ((*stub).*call)(&context, request, &response);
-  if (!status.ok()) return ReportError(status, flags);
+  if (!status.ok()) return ReportError(status, flags, AnsweredBySyncd(context));
   print(response);
   return kExitOk;
 }

@@ -128,6 +128,12 @@ std::string RunIdField(const GrpcEventSink& sink) {
   return sink.run_id().empty() ? "-" : sink.run_id();
 }
 
+// Marks a call as answered by syncd (see the service's comment in the
+// proto), before any early return.
+void MarkServed(grpc::ServerContext* context) {
+  context->AddTrailingMetadata("syncadmin-served-by", "syncd");
+}
+
 // Short names for the roles of the unary handlers.
 constexpr Role kViewer = Role::kViewer;
 constexpr Role kAdmin = Role::kAdmin;
@@ -197,6 +203,7 @@ absl::StatusOr<Principal> SyncAdminService::Caller(
 grpc::Status SyncAdminService::Stream(
     absl::string_view rpc, grpc::ServerContext* context,
     core::RunRequest request, grpc::ServerWriter<v1::SyncEvent>* writer) {
+  MarkServed(context);
   absl::StatusOr<Principal> caller =
       Caller(rpc, *context, RequiredRole(request));
   if (!caller.ok()) return ToGrpcStatus(caller.status());
@@ -242,6 +249,7 @@ template <typename Fn>
 grpc::Status SyncAdminService::Unary(absl::string_view rpc,
                                      grpc::ServerContext* context, Role needed,
                                      Fn&& body) {
+  MarkServed(context);
   absl::StatusOr<Principal> caller = Caller(rpc, *context, needed);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
 

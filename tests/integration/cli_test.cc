@@ -1074,6 +1074,35 @@ TEST_F(CliTest, InterruptWithJsonOutputEndsWithACancelledErrorObject) {
   EXPECT_THAT(last["message"].get<std::string>(), HasSubstr("rolled back"));
 }
 
+// A database that refuses syncd is syncd's UNAVAILABLE: the message must
+// not send the operator looking for syncd or its TLS settings, as it does
+// when syncd itself cannot be reached.
+TEST_F(CliTest, DatabaseOutageIsNotBlamedOnReachingSyncd) {
+  pqxx::connection admin(ConninfoForDatabase("postgres"));
+  const auto allow = [&](bool yes) {
+    pqxx::nontransaction(admin).exec(
+        absl::StrCat("ALTER DATABASE ", admin.quote_name(db_.name()),
+                     " ALLOW_CONNECTIONS ", yes ? "true" : "false"));
+  };
+  allow(false);
+  const CommandResult outage = Ctl({"tenants", "list"});
+  const CommandResult run = Ctl({"meta"});
+  allow(true);
+
+  for (const CommandResult* r : {&outage, &run}) {
+    EXPECT_EQ(r->exit_code, kExitFailure) << Describe(*r);
+    EXPECT_THAT(r->err, HasSubstr("UNAVAILABLE")) << Describe(*r);
+    EXPECT_THAT(r->err, HasSubstr("not currently accepting connections"));
+    EXPECT_THAT(r->err, Not(HasSubstr("is syncd running"))) << r->err;
+    EXPECT_THAT(r->err, Not(HasSubstr("--tls"))) << r->err;
+  }
+
+  const CommandResult unreachable =
+      RunSyncctl("127.0.0.1:1", {"tenants", "list", "--timeout", "5"});
+  EXPECT_EQ(unreachable.exit_code, kExitFailure) << Describe(unreachable);
+  EXPECT_THAT(unreachable.err, HasSubstr("is syncd running at 127.0.0.1:1"));
+}
+
 // ---------------------------------------------------------- syncd itself
 
 class SyncdTest : public ::testing::Test {
