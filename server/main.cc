@@ -306,7 +306,8 @@ int main(int argc, char** argv) {
       ->envname("SYNCD_MAX_DELETE_SHARE")
       ->capture_default_str();
   app.add_option("--shutdown-grace", config.shutdown_grace_s,
-                 "Seconds in-flight calls get to finish on SIGTERM/SIGINT")
+                 "Seconds calls get on SIGTERM/SIGINT to end: runs roll "
+                 "back at once and report it; quick unary calls finish")
       ->envname("SYNCD_SHUTDOWN_GRACE")
       ->capture_default_str();
   app.add_option("--stream-stall-timeout", config.stream_stall_timeout_s,
