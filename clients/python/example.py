@@ -8,6 +8,9 @@ are installed for it alone.
     /usr/bin/python3 clients/python/example.py --addr 127.0.0.1:50051 \
         --tenant acme --name "Acme Corp"
 
+Against a syncd that serves TLS, add --tls-ca (and --tls-cert and --tls-key
+if it wants client certificates), as with syncctl.
+
 Exits 0 when the run committed, 1 otherwise.
 """
 
@@ -30,6 +33,28 @@ def short(enum, value, prefix):
     return enum.Name(value)[len(prefix):].lower()
 
 
+def read(path):
+    """The bytes of a PEM file, or None for an option not given."""
+    if not path:
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def open_channel(args):
+    """TLS if any --tls-* option is given, else plaintext (which syncd allows on loopback only)."""
+    if not (args.tls_ca or args.tls_cert or args.tls_server_name):
+        return grpc.insecure_channel(args.addr)
+    # Without --tls-ca, gRPC verifies syncd with its default root CAs.
+    credentials = grpc.ssl_channel_credentials(root_certificates=read(args.tls_ca),
+                                               private_key=read(args.tls_key),
+                                               certificate_chain=read(args.tls_cert))
+    options = []
+    if args.tls_server_name:
+        options.append(("grpc.ssl_target_name_override", args.tls_server_name))
+    return grpc.secure_channel(args.addr, credentials, options)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--addr", default=os.environ.get("SYNCCTL_ADDR", "127.0.0.1:50051"),
@@ -38,12 +63,24 @@ def main():
     parser.add_argument("--name", help="display name of the tenant (English)")
     parser.add_argument("--token", default=os.environ.get("SYNCCTL_TOKEN"),
                         help="bearer token, if syncd wants one (default: $SYNCCTL_TOKEN)")
+    # The same TLS options, and environment variables, as syncctl's.
+    parser.add_argument("--tls-ca", default=os.environ.get("SYNCCTL_TLS_CA"),
+                        help="PEM CA certificates to verify syncd with (default: $SYNCCTL_TLS_CA)")
+    parser.add_argument("--tls-cert", default=os.environ.get("SYNCCTL_TLS_CERT"),
+                        help="PEM client certificate, for mutual TLS (default: $SYNCCTL_TLS_CERT)")
+    parser.add_argument("--tls-key", default=os.environ.get("SYNCCTL_TLS_KEY"),
+                        help="PEM key of --tls-cert (default: $SYNCCTL_TLS_KEY)")
+    parser.add_argument("--tls-server-name", default=os.environ.get("SYNCCTL_TLS_SERVER_NAME"),
+                        help="name syncd's certificate must carry, if not the host of --addr "
+                             "(default: $SYNCCTL_TLS_SERVER_NAME)")
     args = parser.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together: give both or neither")
 
     # Bearer tokens go in the metadata of each call.
     metadata = [("authorization", "Bearer " + args.token)] if args.token else []
 
-    with grpc.insecure_channel(args.addr) as channel:
+    with open_channel(args) as channel:
         # 1. Is the server up, and does it reach its database?
         health = health_pb2_grpc.HealthStub(channel)
         status = health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=10)
@@ -99,4 +136,7 @@ if __name__ == "__main__":
         sys.exit(main())
     except grpc.RpcError as e:
         print("error: %s: %s" % (e.code().name, e.details()), file=sys.stderr)
+        sys.exit(1)
+    except OSError as e:  # an unreadable --tls-* file
+        print("error: %s" % e, file=sys.stderr)
         sys.exit(1)

@@ -1,10 +1,13 @@
 """Runs the example against a real syncd, and checks health and reflection.
 
-scripts/test starts syncd and runs this with Debian's interpreter:
+scripts/test starts syncd (tests/clients/run-client-test python) and runs
+this with Debian's interpreter:
 
     SYNCADMIN_ADDR=127.0.0.1:PORT /usr/bin/python3 -m unittest -v test_example
 
-The server's modules root is examples/modules.
+The servers' modules root is examples/modules. A second syncd serves mutual
+TLS and wants a token: SYNCADMIN_TLS_ADDR, with SYNCADMIN_TLS_CA,
+SYNCADMIN_TLS_CERT, SYNCADMIN_TLS_KEY and SYNCADMIN_TLS_TOKEN to reach it.
 """
 
 import os
@@ -23,6 +26,9 @@ from syncadmin.v1 import sync_admin_pb2 as pb  # noqa: E402
 from syncadmin.v1 import sync_admin_pb2_grpc  # noqa: E402
 
 ADDR = os.environ.get("SYNCADMIN_ADDR", "")
+TLS = {name: os.environ.get("SYNCADMIN_TLS_" + name, "")
+       for name in ("ADDR", "CA", "CERT", "KEY", "TOKEN")}
+EXAMPLE = os.path.join(HERE, "example.py")
 MODULES_DIR = os.path.join(HERE, "..", "..", "examples", "modules")
 
 
@@ -34,9 +40,9 @@ def module_names():
 
 
 def setUpModule():
-    if not ADDR:
-        raise RuntimeError("SYNCADMIN_ADDR is not set: run through scripts/test "
-                           "(tests/clients/run-client-test python)")
+    if not ADDR or not all(TLS.values()):
+        raise RuntimeError("SYNCADMIN_ADDR or a SYNCADMIN_TLS_* variable is not set: "
+                           "run through scripts/test (tests/clients/run-client-test python)")
 
 
 class ExampleTest(unittest.TestCase):
@@ -102,6 +108,48 @@ class ExampleTest(unittest.TestCase):
             iter([reflection_pb2.ServerReflectionRequest(
                 file_containing_symbol="syncadmin.v1.SyncAdmin")]), timeout=10))
         self.assertTrue(described[0].file_descriptor_response.file_descriptor_proto)
+
+
+class TlsExampleTest(unittest.TestCase):
+    """The example against the syncd that wants client certificates and a token."""
+
+    def run_example(self, *args, env=None):
+        return subprocess.run([sys.executable, EXAMPLE, "--addr", TLS["ADDR"], *args],
+                              capture_output=True, text=True, timeout=120,
+                              env=dict(os.environ, **(env or {})))
+
+    def test_example_syncs_over_mutual_tls_with_a_token(self):
+        tenant = "py-tls-" + uuid.uuid4().hex[:8]
+        run = self.run_example("--tenant", tenant, "--tls-ca", TLS["CA"],
+                               "--tls-cert", TLS["CERT"], "--tls-key", TLS["KEY"],
+                               "--token", TLS["TOKEN"])
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        lines = run.stdout.splitlines()
+        self.assertEqual(lines[0], "health: SERVING")
+        self.assertEqual(lines[1], "tenant %s created" % tenant)
+        self.assertRegex(lines[-1], r"^run [0-9a-f-]{36} committed in \d+ ms: ")
+
+        # The same settings from syncctl's environment variables.
+        again = self.run_example("--tenant", tenant, env={
+            "SYNCCTL_TLS_CA": TLS["CA"], "SYNCCTL_TLS_CERT": TLS["CERT"],
+            "SYNCCTL_TLS_KEY": TLS["KEY"], "SYNCCTL_TOKEN": TLS["TOKEN"]})
+        self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
+        self.assertIn("tenant %s exists already" % tenant, again.stdout)
+        self.assertRegex(again.stdout.splitlines()[-1], r"^run [0-9a-f-]{36} committed in ")
+
+    def test_example_without_a_client_certificate_fails(self):
+        run = self.run_example("--tenant", "py-tls-refused", "--tls-ca", TLS["CA"],
+                               "--token", TLS["TOKEN"])
+        self.assertNotEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertNotIn("committed", run.stdout)
+        self.assertRegex(run.stderr, r"^error: ")
+
+    def test_a_certificate_without_its_key_is_refused(self):
+        for given in (["--tls-cert", TLS["CERT"]], ["--tls-key", TLS["KEY"]]):
+            run = self.run_example("--tls-ca", TLS["CA"], *given)
+            self.assertNotEqual(run.returncode, 0, run.stdout + run.stderr)
+            self.assertIn("--tls-cert and --tls-key go together", run.stderr)
+            self.assertEqual(run.stdout, "")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 // Runs the example against a real syncd, and checks health and reflection.
 // scripts/test starts syncd (tests/clients/run-client-test node) and sets
-// SYNCADMIN_ADDR; the server's modules root is examples/modules.
+// SYNCADMIN_ADDR; the servers' modules root is examples/modules. A second
+// syncd serves mutual TLS and wants a token: SYNCADMIN_TLS_ADDR, with
+// SYNCADMIN_TLS_CA, SYNCADMIN_TLS_CERT, SYNCADMIN_TLS_KEY and
+// SYNCADMIN_TLS_TOKEN to reach it.
 'use strict';
 
 const assert = require('node:assert/strict');
@@ -12,12 +15,15 @@ const { before, test } = require('node:test');
 const { grpc, syncadmin, health, reflection } = require('../protos');
 
 const ADDR = process.env.SYNCADMIN_ADDR || '';
+const TLS = Object.fromEntries(['ADDR', 'CA', 'CERT', 'KEY', 'TOKEN']
+  .map((name) => [name, process.env[`SYNCADMIN_TLS_${name}`] || '']));
 const EXAMPLE = path.join(__dirname, '..', 'example.js');
 const MODULES_DIR = path.join(__dirname, '..', '..', '..', 'examples', 'modules');
 
 before(() => {
-  assert.ok(ADDR, 'SYNCADMIN_ADDR is not set: run through scripts/test ' +
-                  '(tests/clients/run-client-test node)');
+  assert.ok(ADDR && Object.values(TLS).every(Boolean),
+    'SYNCADMIN_ADDR or a SYNCADMIN_TLS_* variable is not set: run through scripts/test ' +
+    '(tests/clients/run-client-test node)');
 });
 
 // The modules of examples/modules, as syncd finds them.
@@ -28,9 +34,10 @@ function moduleNames() {
     .sort();
 }
 
-function runExample(args) {
+function runExample(args, { addr = ADDR, env = {} } = {}) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [EXAMPLE, '--addr', ADDR, ...args], { timeout: 120_000 },
+    execFile(process.execPath, [EXAMPLE, '--addr', addr, ...args],
+      { timeout: 120_000, env: { ...process.env, ...env } },
       (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
   });
 }
@@ -110,5 +117,43 @@ test('server reflection lists SyncAdmin', async () => {
     assert.ok(names.includes('grpc.health.v1.Health'), names.join(', '));
   } finally {
     client.close();
+  }
+});
+
+test('the example syncs over mutual TLS with a token', async () => {
+  const tenant = `js-tls-${crypto.randomBytes(4).toString('hex')}`;
+  const run = await runExample(['--tenant', tenant, '--tls-ca', TLS.CA, '--tls-cert', TLS.CERT,
+    '--tls-key', TLS.KEY, '--token', TLS.TOKEN], { addr: TLS.ADDR });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const lines = run.stdout.trimEnd().split('\n');
+  assert.equal(lines[0], 'health: SERVING');
+  assert.equal(lines[1], `tenant ${tenant} created`);
+  assert.match(lines.at(-1), /^run [0-9a-f-]{36} committed in \d+ ms: /);
+
+  // The same settings from syncctl's environment variables.
+  const again = await runExample(['--tenant', tenant], {
+    addr: TLS.ADDR,
+    env: { SYNCCTL_TLS_CA: TLS.CA, SYNCCTL_TLS_CERT: TLS.CERT, SYNCCTL_TLS_KEY: TLS.KEY,
+           SYNCCTL_TOKEN: TLS.TOKEN },
+  });
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  assert.ok(again.stdout.includes(`tenant ${tenant} exists already`), again.stdout);
+  assert.match(again.stdout.trimEnd().split('\n').at(-1), /^run [0-9a-f-]{36} committed in /);
+});
+
+test('the example fails without a client certificate', async () => {
+  const run = await runExample(['--tenant', 'js-tls-refused', '--tls-ca', TLS.CA,
+    '--token', TLS.TOKEN], { addr: TLS.ADDR });
+  assert.notEqual(run.code, 0, run.stdout + run.stderr);
+  assert.ok(!run.stdout.includes('committed'), run.stdout);
+  assert.match(run.stderr, /^error: /m);
+});
+
+test('a certificate without its key is refused', async () => {
+  for (const given of [['--tls-cert', TLS.CERT], ['--tls-key', TLS.KEY]]) {
+    const run = await runExample(['--tls-ca', TLS.CA, ...given], { addr: TLS.ADDR });
+    assert.notEqual(run.code, 0, run.stdout + run.stderr);
+    assert.ok(run.stderr.includes('--tls-cert and --tls-key go together'), run.stderr);
+    assert.equal(run.stdout, '');
   }
 });
