@@ -1,6 +1,7 @@
 #include "core/validation.h"
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -19,8 +20,8 @@ bool IsHex(char c) {
 // Checks `value` against "^[first][rest]{0,max_len-1}$" where both classes
 // are given as predicates.
 template <typename First, typename Rest>
-bool MatchesSimpleGrammar(absl::string_view value, size_t max_len,
-                          First first, Rest rest) {
+bool MatchesSimpleGrammar(absl::string_view value, size_t max_len, First first,
+                          Rest rest) {
   if (value.empty() || value.size() > max_len) return false;
   if (!first(value[0])) return false;
   for (size_t i = 1; i < value.size(); ++i) {
@@ -42,8 +43,14 @@ absl::Status Invalid(absl::string_view field, absl::string_view value,
 // Decodes the code point that starts at `value[i]` (valid UTF-8 assumed).
 uint32_t CodePointAt(absl::string_view value, size_t i) {
   const auto c = static_cast<uint8_t>(value[i]);
-  size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
-  uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+  size_t len = c < 0x80             ? 1
+               : (c & 0xE0) == 0xC0 ? 2
+               : (c & 0xF0) == 0xE0 ? 3
+                                    : 4;
+  uint32_t cp = len == 1   ? c
+                : len == 2 ? (c & 0x1F)
+                : len == 3 ? (c & 0x0F)
+                           : (c & 0x07);
   for (size_t k = 1; k < len && i + k < value.size(); ++k) {
     cp = (cp << 6) | (static_cast<uint8_t>(value[i + k]) & 0x3F);
   }
@@ -58,24 +65,42 @@ bool IsUnicodeSpace(uint32_t cp) {
          cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
-// Invisible format characters (soft hyphen, zero-width spaces and joiners,
-// bidirectional embeddings and overrides, word joiners, the byte order
-// mark): they make two names look alike or reorder what a terminal shows.
-bool IsInvisibleFormat(uint32_t cp) {
-  return cp == 0xAD || cp == 0x61C || cp == 0x180E ||
-         (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
-         (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF ||
-         (cp >= 0xFFF9 && cp <= 0xFFFB);
+// Characters that draw nothing: Unicode's Default_Ignorable_Code_Point set
+// (soft hyphen, combining grapheme joiner, Hangul fillers, zero-width
+// spaces and joiners, bidirectional controls, word joiners, variation
+// selectors, the byte order mark, tags) and the interlinear annotation
+// controls. They make two names look alike, a name look blank, or reorder
+// what a terminal shows.
+bool IsInvisible(uint32_t cp) {
+  return cp == 0xAD || cp == 0x34F || cp == 0x61C ||
+         (cp >= 0x115F && cp <= 0x1160) || (cp >= 0x17B4 && cp <= 0x17B5) ||
+         (cp >= 0x180B && cp <= 0x180F) || (cp >= 0x200B && cp <= 0x200F) ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) ||
+         cp == 0x3164 || (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF ||
+         cp == 0xFFA0 || (cp >= 0xFFF0 && cp <= 0xFFFB) ||
+         (cp >= 0x1BCA0 && cp <= 0x1BCA3) || (cp >= 0x1D173 && cp <= 0x1D17A) ||
+         (cp >= 0xE0000 && cp <= 0xE0FFF);
 }
 
-// True if valid UTF-8 `value` starts or ends with a white-space character.
-bool StartsOrEndsWithSpace(absl::string_view value) {
+// The text and emoji presentation selectors (U+FE0E, U+FE0F) choose how the
+// character before them is drawn ("\u2764\uFE0F" is the red heart emoji).
+// They are allowed right after a visible non-ASCII character, the only
+// place where they change what is shown.
+bool IsPresentationSelectorAfter(uint32_t cp, std::optional<uint32_t> prev) {
+  return (cp == 0xFE0E || cp == 0xFE0F) && prev.has_value() && *prev >= 0x80 &&
+         !IsInvisible(*prev);
+}
+
+// White space, or a character drawn as a blank cell (U+2800 braille blank).
+bool IsBlank(uint32_t cp) { return IsUnicodeSpace(cp) || cp == 0x2800; }
+
+// True if valid UTF-8 `value` starts or ends with a blank character.
+bool StartsOrEndsWithBlank(absl::string_view value) {
   size_t last = value.size() - 1;
   while (last > 0 && (static_cast<uint8_t>(value[last]) & 0xC0) == 0x80) {
     --last;
   }
-  return IsUnicodeSpace(CodePointAt(value, 0)) ||
-         IsUnicodeSpace(CodePointAt(value, last));
+  return IsBlank(CodePointAt(value, 0)) || IsBlank(CodePointAt(value, last));
 }
 
 }  // namespace
@@ -90,9 +115,9 @@ absl::Status ValidateTenantSlug(absl::string_view value,
 
 absl::Status ValidateModuleName(absl::string_view value,
                                 absl::string_view field) {
-  bool ok = MatchesSimpleGrammar(
-      value, 64, IsAlpha,
-      [](char c) { return IsAlpha(c) || IsDigit(c) || c == '_' || c == '-'; });
+  bool ok = MatchesSimpleGrammar(value, 64, IsAlpha, [](char c) {
+    return IsAlpha(c) || IsDigit(c) || c == '_' || c == '-';
+  });
   return ok ? absl::OkStatus() : Invalid(field, value, kModuleNameRule);
 }
 
@@ -131,7 +156,8 @@ absl::Status ValidateVersion(absl::string_view value, absl::string_view field) {
   return ok ? absl::OkStatus() : Invalid(field, value, kVersionRule);
 }
 
-absl::Status ValidateStatsKey(absl::string_view value, absl::string_view field) {
+absl::Status ValidateStatsKey(absl::string_view value,
+                              absl::string_view field) {
   bool ok = MatchesSimpleGrammar(value, 64, IsAlpha, [](char c) {
     return IsAlpha(c) || IsDigit(c) || c == '_' || c == '.' || c == '-';
   });
@@ -183,8 +209,7 @@ bool IsValidUtf8(absl::string_view value) {
       if ((cc & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (cc & 0x3F);
     }
-    const bool overlong = (len == 2 && cp < 0x80) ||
-                          (len == 3 && cp < 0x800) ||
+    const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
                           (len == 4 && cp < 0x10000);
     if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
       return false;
@@ -204,6 +229,7 @@ absl::Status ValidateDisplayText(absl::string_view value,
         field, " ", QuoteForMessage(value), " is not valid UTF-8"));
   }
   size_t chars = 0;
+  std::optional<uint32_t> prev;  // The code point before the current one.
   for (size_t i = 0; i < value.size(); ++i) {
     const auto c = static_cast<uint8_t>(value[i]);
     if ((c & 0xC0) != 0x80) ++chars;
@@ -211,25 +237,26 @@ absl::Status ValidateDisplayText(absl::string_view value,
     const bool c1 = c == 0xC2 && i + 1 < value.size() &&
                     static_cast<uint8_t>(value[i + 1]) <= 0x9F;
     if (c < 0x20 || c == 0x7F || c1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, " ", QuoteForMessage(value), " contains a control character"));
+    }
+    if ((c & 0xC0) == 0x80) continue;
+    const uint32_t cp = CodePointAt(value, i);
+    if (IsInvisible(cp) && !IsPresentationSelectorAfter(cp, prev)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(field, " ", QuoteForMessage(value),
-                       " contains a control character"));
+          absl::StrFormat("%s %s contains the invisible character U+%04X",
+                          field, QuoteForMessage(value), cp));
     }
-    if ((c & 0xC0) != 0x80 && IsInvisibleFormat(CodePointAt(value, i))) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s %s contains the invisible character U+%04X", field,
-          QuoteForMessage(value), CodePointAt(value, i)));
-    }
+    prev = cp;
   }
   if (chars > kMaxDisplayTextChars) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s is %d characters long: at most %d are allowed", field, chars,
-        kMaxDisplayTextChars));
-  }
-  if (StartsOrEndsWithSpace(value)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, " ", QuoteForMessage(value),
-                     " has leading or trailing spaces"));
+        absl::StrFormat("%s is %d characters long: at most %d are allowed",
+                        field, chars, kMaxDisplayTextChars));
+  }
+  if (StartsOrEndsWithBlank(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " ", QuoteForMessage(value), " has leading or trailing spaces"));
   }
   return absl::OkStatus();
 }

@@ -344,16 +344,59 @@ TEST(ValidationTest, DisplayTextRejectsLeadingAndTrailingUnicodeSpaces) {
 
 TEST(ValidationTest, DisplayTextRejectsInvisibleFormatCharacters) {
   for (const std::string& bad : std::vector<std::string>{
-           "Ac\xE2\x80\x8Bme",        // U+200B zero-width space
-           "Ac\xE2\x80\xAEme",        // U+202E right-to-left override
-           "Ac\xEF\xBB\xBFme",        // U+FEFF byte order mark
-           "Ac\xC2\xADme",             // U+00AD soft hyphen
-           "Ac\xE2\x81\xA6me"}) {     // U+2066 left-to-right isolate
+           "Ac\xE2\x80\x8Bme",     // U+200B zero-width space
+           "Ac\xE2\x80\xAEme",     // U+202E right-to-left override
+           "Ac\xEF\xBB\xBFme",     // U+FEFF byte order mark
+           "Ac\xC2\xADme",         // U+00AD soft hyphen
+           "Ac\xE2\x81\xA6me"}) {  // U+2066 left-to-right isolate
     absl::Status s = ValidateDisplayText(bad, "name");
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(s.message(), HasSubstr("invisible character U+")) << bad;
   }
-  EXPECT_TRUE(ValidateDisplayText("Acme \xC3\x87" "a\xC4\x9F", "name").ok());
+  EXPECT_TRUE(ValidateDisplayText("Acme \xC3\x87"
+                                  "a\xC4\x9F",
+                                  "name")
+                  .ok());
+}
+
+// Every other character that draws nothing either: alone, each would make a
+// name look blank; inside one, two names look alike.
+TEST(ValidationTest, DisplayTextRejectsEveryDefaultIgnorableCharacter) {
+  for (const std::string& bad : std::vector<std::string>{
+           "\xF3\xA0\x81\xA7\xF3\xA0\x81\xA8",  // U+E0067 U+E0068 tags
+           "\xE3\x85\xA4",                      // U+3164 Hangul filler
+           "\xEF\xBE\xA0",                      // U+FFA0 halfwidth filler
+           "\xE1\x85\x9F",                      // U+115F choseong filler
+           "Ac\xCD\x8Fme",                      // U+034F grapheme joiner
+           "Ac\xE1\x9E\xB4me",                  // U+17B4 Khmer vowel
+           "Ac\xF0\x9D\x85\xB3me",              // U+1D173 music format
+           "Ac\xF3\xA0\x80\x81me",              // U+E0001 language tag
+           "Acme\xEF\xB8\x8F",                  // U+FE0F after ASCII
+           "Ac\xEF\xB8\x80me",                  // U+FE00 selector 1
+           "\xE2\x9D\xA4\xEF\xB8\x8F\xEF\xB8\x8F"}) {  // two selectors
+    absl::Status s = ValidateDisplayText(bad, "name");
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
+        << QuoteForMessage(bad);
+    EXPECT_THAT(s.message(), HasSubstr("invisible character U+"))
+        << QuoteForMessage(bad);
+  }
+}
+
+TEST(ValidationTest, DisplayTextKeepsEmojiPresentation) {
+  // U+2764 U+FE0F: the red heart emoji.
+  EXPECT_TRUE(
+      ValidateDisplayText("Acme \xE2\x9D\xA4\xEF\xB8\x8F", "name").ok());
+}
+
+TEST(ValidationTest, DisplayTextRejectsABrailleBlankAtEitherEnd) {
+  for (const std::string& bad : std::vector<std::string>{"\xE2\xA0\x80",
+                                                         "\xE2\xA0\x80"
+                                                         "Acme",
+                                                         "Acme\xE2\xA0\x80"}) {
+    EXPECT_EQ(ValidateDisplayText(bad, "name").code(),
+              absl::StatusCode::kInvalidArgument)
+        << QuoteForMessage(bad);
+  }
 }
 
 TEST(ValidationTest, QuoteForMessageEscapesControlAndNonAscii) {
