@@ -22,6 +22,10 @@ constexpr int kDefaultTenantPage = 1000;
 constexpr int kMaxTenantPage = 10000;
 constexpr int kDefaultRunPage = 50;
 constexpr int kMaxRunPage = 1000;
+// A listing's response ends early, with a token for the rest, once its items
+// pass this size: half of gRPC's default 4 MiB receive limit, which every
+// client has unless it raises it, so that any page fits whatever its names.
+constexpr size_t kMaxPageBytes = size_t{2} << 20;
 
 // Locale of a tenant's default name (its slug) when the request gives none,
 // if configured; otherwise the first configured locale.
@@ -132,6 +136,22 @@ std::string RunIdField(const GrpcEventSink& sink) {
 // proto), before any early return.
 void MarkServed(grpc::ServerContext* context) {
   context->AddTrailingMetadata("syncadmin-served-by", "syncd");
+}
+
+// Adds the items of `page` to a response with `add` (which returns the
+// added message's size) until they pass kMaxPageBytes, and returns the
+// response's next page token: `key` of the last item added if some were
+// left out, else the page's own.
+template <typename Item, typename AddFn, typename KeyFn>
+std::string FillPage(const core::Page<Item>& page, AddFn add, KeyFn key) {
+  size_t bytes = 0;
+  for (size_t i = 0; i < page.items.size(); ++i) {
+    bytes += add(page.items[i]);
+    if (bytes >= kMaxPageBytes && i + 1 < page.items.size()) {
+      return key(page.items[i]);
+    }
+  }
+  return page.next_page_token;
 }
 
 // Short names for the roles of the unary handlers.
@@ -403,10 +423,14 @@ grpc::Status SyncAdminService::ListTenants(
         request->page_token(),
         PageSize(request->page_size(), kDefaultTenantPage, kMaxTenantPage));
     if (!page.ok()) return page.status();
-    for (const core::Tenant& t : page->items) {
-      ToProto(t, response->add_tenants());
-    }
-    response->set_next_page_token(page->next_page_token);
+    response->set_next_page_token(FillPage(
+        *page,
+        [&](const core::Tenant& t) {
+          v1::Tenant* added = response->add_tenants();
+          ToProto(t, added);
+          return added->ByteSizeLong();
+        },
+        [](const core::Tenant& t) { return t.slug; }));
     return absl::OkStatus();
   });
 }
@@ -451,10 +475,14 @@ grpc::Status SyncAdminService::ListRuns(grpc::ServerContext* context,
         core::NormalizeRunId(request->page_token()),
         PageSize(request->page_size(), kDefaultRunPage, kMaxRunPage));
     if (!page.ok()) return page.status();
-    for (const core::RunRecord& run : page->items) {
-      ToProto(run, response->add_runs());
-    }
-    response->set_next_page_token(page->next_page_token);
+    response->set_next_page_token(FillPage(
+        *page,
+        [&](const core::RunRecord& run) {
+          v1::Run* added = response->add_runs();
+          ToProto(run, added);
+          return added->ByteSizeLong();
+        },
+        [](const core::RunRecord& run) { return run.id; }));
     return absl::OkStatus();
   });
 }

@@ -720,6 +720,40 @@ TEST_F(ServiceTest, ListTenantsPagesInSlugOrderWithCounts) {
   EXPECT_TRUE(exact.next_page_token().empty());
 }
 
+// A page of long names would pass gRPC's default 4 MiB receive limit: the
+// server ends it early, with a token for the rest, so every client can read
+// every page.
+TEST_F(ServiceTest, ListTenantsEndsAPageBeforeItOutgrowsAClientsLimit) {
+  // 700 tenants of six 200-character names in four-byte characters: about
+  // 3.4 MB.
+  db_.Exec(
+      "INSERT INTO tenants (slug, name) "
+      "SELECT format('t%s', lpad(i::text, 4, '0')), "
+      "       (SELECT jsonb_object_agg(l, repeat(U&'\\+01F680', 200)) "
+      "          FROM unnest(ARRAY['tr','en','de','pl','fr','es']) AS l) "
+      "  FROM generate_series(1, 700) AS i");
+
+  size_t listed = 0;
+  int pages = 0;
+  std::string token;
+  do {
+    v1::ListTenantsResponse response;
+    grpc::Status s = ListTenants(1000, token, &response);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_LT(response.ByteSizeLong(), size_t{4} << 20);
+    EXPECT_GT(response.tenants_size(), 0);
+    if (!response.next_page_token().empty()) {
+      EXPECT_EQ(response.next_page_token(),
+                response.tenants(response.tenants_size() - 1).slug());
+    }
+    listed += response.tenants_size();
+    token = response.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(listed, 700u);
+  EXPECT_EQ(pages, 2);
+}
+
 TEST_F(ServiceTest, ListTenantsRejectsMalformedToken) {
   v1::ListTenantsResponse response;
   EXPECT_EQ(ListTenants(2, "Not A Slug", &response).error_code(),
