@@ -38,6 +38,12 @@ struct StreamOptions {
   // message the client takes starts the wait anew, so a slow client that
   // keeps reading is served; one that stopped is not.
   absl::Duration stall_timeout = absl::Seconds(30);
+
+  // Most streaming calls one caller (one token holder, or every anonymous
+  // caller together) may have in progress, waiting for a lock included.
+  // Each holds a server thread, so without a bound one caller, even a
+  // viewer with dry runs, could take them all and lock everyone else out.
+  int max_runs_per_caller = 8;
 };
 
 // Items per stream message: large enough to stream a million items at

@@ -6,6 +6,8 @@
 //
 // Every flag can also come from the environment (SYNCD_LISTEN, SYNCD_DB, ...);
 // a flag wins over its variable. An empty --db uses libpq's PG* variables.
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -13,8 +15,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <pthread.h>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
@@ -51,6 +51,7 @@ struct Config {
   double max_delete_share = 0.5;
   double shutdown_grace_s = 5;
   double stream_stall_timeout_s = 30;
+  int max_runs_per_caller = 8;
   std::string port_file;
   std::string log_level = "info";
   std::string log_format = "text";
@@ -80,9 +81,8 @@ absl::StatusOr<std::vector<std::string>> ParseLocales(const std::string& raw) {
 // and wrap "99999" around to another port.
 absl::Status ValidateListenAddress(const std::string& listen) {
   auto invalid = [&listen](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--listen ", core::QuoteForMessage(listen),
-                     " is invalid: ", why));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen ", core::QuoteForMessage(listen), " is invalid: ", why));
   };
   if (absl::StartsWith(listen, "unix:")) {
     return listen.size() > 5 ? absl::OkStatus()
@@ -185,8 +185,17 @@ int Serve(const Config& config, const sigset_t& signals) {
                  "3600 seconds"}});
     return 2;
   }
+  if (!(config.max_runs_per_caller >= 1 &&
+        config.max_runs_per_caller <= kMaxServerThreads)) {
+    log::Error("invalid configuration",
+               {{"error", absl::StrCat("--max-runs-per-caller must be between "
+                                       "1 and ",
+                                       kMaxServerThreads)}});
+    return 2;
+  }
   StreamOptions stream_options;
   stream_options.stall_timeout = absl::Seconds(config.stream_stall_timeout_s);
+  stream_options.max_runs_per_caller = config.max_runs_per_caller;
   core::Engine engine(*options, store->get());
   std::atomic<bool> shutting_down{false};
   SyncAdminService service(&engine, store->get(), &shutting_down,
@@ -234,6 +243,7 @@ int Serve(const Config& config, const sigset_t& signals) {
              {"lock_timeout_s", config.lock_timeout_s},
              {"max_delete_share", config.max_delete_share},
              {"stream_stall_timeout_s", config.stream_stall_timeout_s},
+             {"max_runs_per_caller", config.max_runs_per_caller},
              {"tls", !security->tls         ? "off"
                      : security->mutual_tls ? "mutual"
                                             : "on"},
@@ -277,9 +287,10 @@ int main(int argc, char** argv) {
   const sigset_t signals = syncadmin::server::BlockShutdownSignals();
 
   Config config;
-  CLI::App app{"syncd: keeps module metas and per-tenant settings in step "
-               "with the modules root, served over gRPC",
-               "syncd"};
+  CLI::App app{
+      "syncd: keeps module metas and per-tenant settings in step "
+      "with the modules root, served over gRPC",
+      "syncd"};
   app.set_version_flag("--version", "syncd 0.1.0");
   app.fallthrough();
   app.add_option("--listen", config.listen, "Address to listen on, HOST:PORT")
@@ -314,6 +325,11 @@ int main(int argc, char** argv) {
                  "Seconds a run waits for a client that stopped reading its "
                  "events before it is cancelled and rolled back")
       ->envname("SYNCD_STREAM_STALL_TIMEOUT")
+      ->capture_default_str();
+  app.add_option("--max-runs-per-caller", config.max_runs_per_caller,
+                 "Streaming calls one caller may have in progress at once "
+                 "(all anonymous callers count as one)")
+      ->envname("SYNCD_MAX_RUNS_PER_CALLER")
       ->capture_default_str();
   app.add_option("--port-file", config.port_file,
                  "Write the bound port to this file once serving (useful "

@@ -37,15 +37,15 @@ constexpr absl::Duration kTenantLockWait = absl::Seconds(30);
 static_assert(static_cast<int>(core::Action::kWouldDelete) ==
               v1::ACTION_WOULD_DELETE);
 static_assert(static_cast<int>(core::Kind::kSetting) == v1::KIND_SETTING);
-static_assert(static_cast<int>(core::Outcome::kRunning) ==
-              v1::OUTCOME_RUNNING);
+static_assert(static_cast<int>(core::Outcome::kRunning) == v1::OUTCOME_RUNNING);
 static_assert(static_cast<int>(core::Operation::kRestore) ==
               v1::OPERATION_RESTORE);
 
 absl::Time DeadlineOf(const grpc::ServerContext* context) {
   const auto deadline = context->deadline();
   // gRPC reports "no deadline" as a time point centuries away.
-  if (deadline >= std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100)) {
+  if (deadline >=
+      std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100)) {
     return absl::InfiniteFuture();
   }
   return absl::FromChrono(deadline);
@@ -101,15 +101,14 @@ absl::Status ValidateTenantName(
                      kMaxNameLocales, " are allowed"));
   }
   for (const auto& [locale, text] : name) {
-    if (absl::Status s = core::ValidateLocale(locale, "name locale");
-        !s.ok()) {
+    if (absl::Status s = core::ValidateLocale(locale, "name locale"); !s.ok()) {
       return s;
     }
     if (std::find(locales.begin(), locales.end(), locale) == locales.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "name locale ", core::QuoteForMessage(locale),
-          " is not among the configured locales (", absl::StrJoin(locales, ", "),
-          ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("name locale ", core::QuoteForMessage(locale),
+                       " is not among the configured locales (",
+                       absl::StrJoin(locales, ", "), ")"));
     }
     if (absl::Status s =
             core::ValidateDisplayText(text, absl::StrCat("name.", locale));
@@ -220,6 +219,34 @@ absl::StatusOr<Principal> SyncAdminService::Caller(
   return caller;
 }
 
+class SyncAdminService::RunSlot {
+ public:
+  RunSlot(SyncAdminService* service, std::string caller)
+      : service_(service), caller_(std::move(caller)) {
+    absl::MutexLock lock(&service_->runs_mu_);
+    int& runs = service_->runs_by_caller_[caller_];
+    taken_ = runs < service_->stream_options_.max_runs_per_caller;
+    if (taken_) ++runs;
+    if (runs == 0) service_->runs_by_caller_.erase(caller_);
+  }
+  ~RunSlot() {
+    if (!taken_) return;
+    absl::MutexLock lock(&service_->runs_mu_);
+    if (--service_->runs_by_caller_[caller_] == 0) {
+      service_->runs_by_caller_.erase(caller_);
+    }
+  }
+  RunSlot(const RunSlot&) = delete;
+  RunSlot& operator=(const RunSlot&) = delete;
+
+  bool taken() const { return taken_; }
+
+ private:
+  SyncAdminService* service_;
+  std::string caller_;
+  bool taken_ = false;
+};
+
 grpc::Status SyncAdminService::Stream(
     absl::string_view rpc, grpc::ServerContext* context,
     core::RunRequest request, grpc::ServerWriter<v1::SyncEvent>* writer) {
@@ -228,6 +255,21 @@ grpc::Status SyncAdminService::Stream(
       Caller(rpc, *context, RequiredRole(request));
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   request.requested_by = caller->name;
+  const RunSlot slot(this, caller->name);
+  if (!slot.taken()) {
+    const absl::Status busy = absl::ResourceExhaustedError(absl::StrCat(
+        "caller ", core::QuoteForMessage(caller->name), " already has ",
+        stream_options_.max_runs_per_caller,
+        " runs in progress (syncd --max-runs-per-caller); wait for one to "
+        "end"));
+    log::Warn("rpc refused", {{"rpc", rpc},
+                              {"op", core::OperationName(request.operation)},
+                              {"peer", context->peer()},
+                              {"by", caller->name},
+                              {"code", "RESOURCE_EXHAUSTED"},
+                              {"error", busy.message()}});
+    return ToGrpcStatus(busy);
+  }
 
   GrpcEventSink sink(context, writer, shutting_down_, stream_options_);
   absl::Status status;
@@ -248,10 +290,9 @@ grpc::Status SyncAdminService::Stream(
                         "internal error; see the server log");
   }
   if (!status.ok()) {
-    const bool expected = absl::IsInvalidArgument(status) ||
-                          absl::IsNotFound(status) ||
-                          absl::IsCancelled(status) ||
-                          absl::IsFailedPrecondition(status);
+    const bool expected =
+        absl::IsInvalidArgument(status) || absl::IsNotFound(status) ||
+        absl::IsCancelled(status) || absl::IsFailedPrecondition(status);
     log::Event(expected ? spdlog::level::info : spdlog::level::err,
                "rpc failed",
                {{"rpc", rpc},
@@ -374,7 +415,9 @@ grpc::Status SyncAdminService::CreateTenant(
         !s.ok()) {
       return s;
     }
-    if (absl::Status s = ValidateTenantName(request->name(), engine_->options().locales); !s.ok()) {
+    if (absl::Status s =
+            ValidateTenantName(request->name(), engine_->options().locales);
+        !s.ok()) {
       return s;
     }
     core::Tenant tenant;
@@ -385,9 +428,8 @@ grpc::Status SyncAdminService::CreateTenant(
     }
     if (tenant.name.empty()) {
       const auto& locales = engine_->options().locales;
-      const bool has_default =
-          std::find(locales.begin(), locales.end(), kDefaultNameLocale) !=
-          locales.end();
+      const bool has_default = std::find(locales.begin(), locales.end(),
+                                         kDefaultNameLocale) != locales.end();
       tenant.name[has_default ? kDefaultNameLocale : locales.front()] =
           tenant.slug;
     }

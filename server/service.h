@@ -6,7 +6,9 @@
 #include <atomic>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "core/engine.h"
 #include "core/store.h"
 #include "grpcpp/grpcpp.h"
@@ -91,8 +93,13 @@ class SyncAdminService final : public v1::SyncAdmin::Service {
                                    const grpc::ServerContext& context,
                                    Role needed) const;
 
+  // Counts a streaming call of `caller` in progress until destroyed, if
+  // the caller has fewer than `max_runs_per_caller` already.
+  class RunSlot;
+
   // Checks the caller's role for `request`, runs it as the caller and
-  // streams its events to `writer`.
+  // streams its events to `writer`; RESOURCE_EXHAUSTED when the caller has
+  // `max_runs_per_caller` streaming calls in progress already.
   grpc::Status Stream(absl::string_view rpc, grpc::ServerContext* context,
                       core::RunRequest request,
                       grpc::ServerWriter<v1::SyncEvent>* writer);
@@ -109,6 +116,12 @@ class SyncAdminService final : public v1::SyncAdmin::Service {
   const std::atomic<bool>* shutting_down_;
   StreamOptions stream_options_;
   const Authenticator* authenticator_;
+
+  absl::Mutex runs_mu_;
+  // Streaming calls in progress by caller name; callers without any are
+  // not kept.
+  absl::flat_hash_map<std::string, int> runs_by_caller_
+      ABSL_GUARDED_BY(runs_mu_);
 };
 
 }  // namespace syncadmin::server

@@ -17,6 +17,8 @@
 #include "grpc/grpc.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "server/auth.h"
+#include "server/token_file.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_database.h"
@@ -49,14 +51,16 @@ class EventStreamTest : public ::testing::Test {
     }
   }
 
-  // Serves the test database with `stream` options; a run fails at once
-  // (ABORTED) if its lock is taken.
-  void StartServer(server::StreamOptions stream) {
+  // Serves the test database with `stream` options; a run fails after
+  // `lock_timeout` (at once by default: ABORTED) if its lock is taken.
+  void StartServer(server::StreamOptions stream,
+                   absl::Duration lock_timeout = absl::ZeroDuration(),
+                   const server::Authenticator* authenticator = nullptr) {
     core::EngineOptions options;
     options.modules_dir = modules_.str();
-    options.lock_timeout = absl::ZeroDuration();
-    server_ =
-        std::make_unique<InProcessServer>(db_.conninfo(), options, stream);
+    options.lock_timeout = lock_timeout;
+    server_ = std::make_unique<InProcessServer>(db_.conninfo(), options, stream,
+                                                authenticator);
     db_.Exec(
         absl::StrCat("INSERT INTO tenants (slug) SELECT format('tenant-%s', i) "
                      "FROM generate_series(1, ",
@@ -178,6 +182,89 @@ TEST_F(EventStreamTest, ClientThatStopsReadingIsCancelledWithinTheBound) {
   EXPECT_TRUE(second->Finish().ok());
   EXPECT_EQ(db_.Scalar("SELECT count(*) FROM module_settings"),
             absl::StrCat(kTenants * kModules));
+}
+
+// A caller's streaming calls each hold a server thread, also while they
+// wait for a lock: past its limit a caller is refused at once, and another
+// caller is not affected.
+TEST_F(EventStreamTest, OneCallerCannotTakeEveryRunSlot) {
+  const server::Authenticator auth(server::TokenTable({
+      {"vera", server::Role::kViewer, server::HashToken("v-token")},
+      {"ada", server::Role::kAdmin, server::HashToken("a-token")},
+  }));
+  server::StreamOptions stream{/*max_queued_messages=*/2, absl::Seconds(30)};
+  stream.max_runs_per_caller = 2;
+  StartServer(stream, /*lock_timeout=*/absl::Seconds(30), &auth);
+  auto stub = SmallWindowStub();
+  v1::SyncAllRequest dry_run;
+  dry_run.mutable_options()->set_dry_run(true);
+
+  // Vera's first dry run holds the global lock (she stops reading it), her
+  // second waits for that lock.
+  grpc::ClientContext holding, waiting, refused;
+  for (grpc::ClientContext* c : {&holding, &waiting, &refused}) {
+    c->AddMetadata("authorization", "Bearer v-token");
+  }
+  auto holder = stub->SyncAll(&holding, dry_run);
+  v1::SyncEvent first;
+  ASSERT_TRUE(holder->Read(&first));
+  auto waiter = stub->SyncAll(&waiting, dry_run);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return db_.Scalar(
+                   "SELECT count(*) FROM sync_runs "
+                   "WHERE outcome = 'running'") == "2";
+      },
+      absl::Seconds(10)));
+
+  // Her third is refused without waiting; nothing of it is journaled.
+  auto third = stub->SyncAll(&refused, dry_run);
+  v1::SyncEvent ignored;
+  EXPECT_FALSE(third->Read(&ignored));
+  const grpc::Status busy = third->Finish();
+  EXPECT_EQ(busy.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(busy.error_message(), HasSubstr("\"vera\" already has 2 runs"));
+  EXPECT_EQ(db_.Scalar("SELECT count(*) FROM sync_runs"), "2");
+
+  // Ada still gets a slot: her tenant list answers, her run is admitted
+  // (it waits for the lock like Vera's, so it is cancelled here).
+  grpc::ClientContext listing;
+  listing.AddMetadata("authorization", "Bearer a-token");
+  v1::ListTenantsResponse tenants;
+  EXPECT_TRUE(server_->stub()
+                  .ListTenants(&listing, v1::ListTenantsRequest(), &tenants)
+                  .ok());
+  grpc::ClientContext admitted;
+  admitted.AddMetadata("authorization", "Bearer a-token");
+  auto ada = stub->SyncAll(&admitted, dry_run);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return db_.Scalar(
+                   "SELECT count(*) FROM sync_runs "
+                   "WHERE requested_by = 'ada'") == "1";
+      },
+      absl::Seconds(10)));
+
+  // Once Vera's calls end, her slots are hers again.
+  for (grpc::ClientContext* c : {&holding, &waiting, &admitted}) {
+    c->TryCancel();
+  }
+  holder->Finish();
+  waiter->Finish();
+  ada->Finish();
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return db_.Scalar(
+                   "SELECT count(*) FROM sync_runs "
+                   "WHERE outcome = 'running'") == "0";
+      },
+      absl::Seconds(10)));
+  grpc::ClientContext again;
+  again.AddMetadata("authorization", "Bearer v-token");
+  auto last = server_->stub().SyncAll(&again, dry_run);
+  while (last->Read(&ignored)) {
+  }
+  EXPECT_TRUE(last->Finish().ok());
 }
 
 }  // namespace
