@@ -19,8 +19,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/confirm.h"
@@ -28,8 +28,8 @@
 #include "client/json_output.h"
 #include "client/output.h"
 #include "client/progress.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "google/protobuf/stubs/common.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "syncadmin/v1/sync_admin.grpc.pb.h"
 
@@ -72,9 +72,9 @@ std::unique_ptr<Stub> Connect(const GlobalFlags& flags) {
 
 void SetDeadline(const GlobalFlags& flags, grpc::ClientContext* context) {
   if (flags.timeout_s > 0) {
-    context->set_deadline(
-        std::chrono::system_clock::now() +
-        std::chrono::milliseconds(static_cast<int64_t>(flags.timeout_s * 1000)));
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(
+                              static_cast<int64_t>(flags.timeout_s * 1000)));
   }
 }
 
@@ -431,9 +431,10 @@ CLI::Validator SecondsValidator() {
         double seconds = 0;
         if (!absl::SimpleAtod(value, &seconds) || !(seconds >= 0) ||
             seconds > 31536000) {
-          return absl::StrCat("must be a number of seconds from 0 (no "
-                              "deadline) to 31536000, got \"",
-                              value, "\"");
+          return absl::StrCat(
+              "must be a number of seconds from 0 (no "
+              "deadline) to 31536000, got \"",
+              value, "\"");
         }
         return "";
       },
@@ -445,11 +446,12 @@ CLI::Validator SecondsValidator() {
 CLI::Validator AddressValidator() {
   return CLI::Validator(
       [](std::string& value) -> std::string {
-        const std::string invalid = absl::StrCat(
-            "\"", value, "\" is not HOST:PORT (port 1 to 65535) or a gRPC "
-            "target such as unix:/path");
-        for (absl::string_view scheme : {"unix:", "unix-abstract:", "dns:",
-                                         "ipv4:", "ipv6:"}) {
+        const std::string invalid =
+            absl::StrCat("\"", value,
+                         "\" is not HOST:PORT (port 1 to 65535) or a gRPC "
+                         "target such as unix:/path");
+        for (absl::string_view scheme :
+             {"unix:", "unix-abstract:", "dns:", "ipv4:", "ipv6:"}) {
           if (absl::StartsWith(value, scheme)) {
             return value.size() > scheme.size() ? "" : invalid;
           }
@@ -581,8 +583,8 @@ int Main(int argc, char** argv) {
           "  syncctl remove-tenant acme          # shows what goes, asks for "
           "the slug\n"
           "  syncctl remove-tenant acme --yes    # in scripts");
-  auto* restore = app.add_subcommand(
-      "restore", "Put back what an earlier run deleted");
+  auto* restore =
+      app.add_subcommand("restore", "Put back what an earlier run deleted");
   restore->add_option("RUN_ID", run_id, "Id of the run to undo")->required();
   AddRunFlags(restore, &run_flags, false);
   Example(restore, "  syncctl restore 8a67d4bc-0f1e-4c2b-9a51-3d2f0c6b7e10");
@@ -638,8 +640,10 @@ int Main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   std::vector<std::pair<std::string, const std::string*>> text_args = {
-      {"SLUG", &tenant},      {"NAME", &module},
-      {"RUN_ID", &run_id},    {"--page-token", &page_token}};
+      {"SLUG", &tenant},
+      {"NAME", &module},
+      {"RUN_ID", &run_id},
+      {"--page-token", &page_token}};
   for (const std::string& name : names) text_args.push_back({"--name", &name});
   if (std::string error = FirstNonUtf8(text_args); !error.empty()) {
     std::fprintf(stderr, "syncctl: %s\n", error.c_str());

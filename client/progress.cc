@@ -132,7 +132,8 @@ void ProgressBar::Clear() {
 ProgressTicker::ProgressTicker(ProgressBar* bar, std::mutex* mu)
     : mu_(mu), thread_([this, bar] {
         std::unique_lock<std::mutex> lock(*mu_);
-        while (!stop_.wait_for(lock, kTickEvery, [this] { return stopping_; })) {
+        while (
+            !stop_.wait_for(lock, kTickEvery, [this] { return stopping_; })) {
           bar->Tick();
         }
       }) {}

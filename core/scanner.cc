@@ -88,9 +88,8 @@ absl::Status ReadManifest(const fs::path& dir,
                      " cannot be read: ", ec.message()));
   }
   if (!fs::is_regular_file(status)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("manifest ", QuoteForMessage(shown, 512),
-                     " is not a regular file"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "manifest ", QuoteForMessage(shown, 512), " is not a regular file"));
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -174,8 +173,9 @@ absl::StatusOr<std::vector<ModuleDefaults>> ScanModulesRoot(
     std::sort(problems.begin(), problems.end());
     const size_t total = problems.size();
     if (total > kMaxReportedProblems) problems.resize(kMaxReportedProblems);
-    std::string message = absl::StrCat("scan of modules root ", shown_root,
-                                       " failed: ", absl::StrJoin(problems, "; "));
+    std::string message =
+        absl::StrCat("scan of modules root ", shown_root,
+                     " failed: ", absl::StrJoin(problems, "; "));
     if (total > kMaxReportedProblems) {
       absl::StrAppend(&message, "; and ", total - kMaxReportedProblems,
                       " more");

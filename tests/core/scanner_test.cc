@@ -361,9 +361,8 @@ absl::Status ScanAsNobody(const fs::path& root) {
     const absl::Status s = ScanModulesRoot(root.string(), kLocales).status();
     const std::string reply =
         absl::StrCat(static_cast<int>(s.code()), " ", s.message());
-    const bool written =
-        write(fds[1], reply.data(), reply.size()) ==
-        static_cast<ssize_t>(reply.size());
+    const bool written = write(fds[1], reply.data(), reply.size()) ==
+                         static_cast<ssize_t>(reply.size());
     _exit(written ? 0 : 3);
   }
   close(fds[1]);

@@ -913,7 +913,7 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
       {"tenants", "add"},         // Missing SLUG.
       {"tenants"},                // Missing sub-subcommand.
       {"all", "--no-such-flag"},  // Unknown flag.
-      {"tenant", "ac\xFFme"},      // Not UTF-8: proto3 strings must be.
+      {"tenant", "ac\xFFme"},     // Not UTF-8: proto3 strings must be.
       {"tenants", "add", "acme", "--name", "en=A", "--name", "B"},  // en twice.
       {"--timeout", "nan", "all"},
       {"--timeout", "1e17", "all"},
@@ -1184,10 +1184,10 @@ TEST_F(SyncdTest, BadLocalesFailAtStartup) {
 
 TEST_F(SyncdTest, ListenAddressWithoutAValidPortFailsAtStartup) {
   for (const char* listen : {"127.0.0.1", "127.0.0.1:99999", "127.0.0.1:x"}) {
-    const CommandResult r = RunCommand(
-        {BinaryPath("syncd"), "--listen", listen, "--db", db_.conninfo(),
-         "--modules-dir", modules_.str()},
-        {}, /*timeout_s=*/30);
+    const CommandResult r =
+        RunCommand({BinaryPath("syncd"), "--listen", listen, "--db",
+                    db_.conninfo(), "--modules-dir", modules_.str()},
+                   {}, /*timeout_s=*/30);
     EXPECT_EQ(r.exit_code, 2) << listen << "\n" << Describe(r);
     EXPECT_THAT(r.err, HasSubstr("--listen")) << listen;
   }
@@ -1197,20 +1197,20 @@ TEST_F(SyncdTest, ListenAddressWithoutAValidPortFailsAtStartup) {
 // another modules root) would silently take half of the first one's calls.
 TEST_F(SyncdTest, SecondServerOnABusyPortFailsToStart) {
   SyncdProcess first(db_.conninfo(), modules_.str());
-  const CommandResult r = RunCommand(
-      {BinaryPath("syncd"), "--listen", first.address(), "--db",
-       db_.conninfo(), "--modules-dir", modules_.str()},
-      {}, /*timeout_s=*/30);
+  const CommandResult r =
+      RunCommand({BinaryPath("syncd"), "--listen", first.address(), "--db",
+                  db_.conninfo(), "--modules-dir", modules_.str()},
+                 {}, /*timeout_s=*/30);
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_THAT(r.err, HasSubstr("cannot listen"));
 }
 
 TEST_F(SyncdTest, UnwritablePortFileFailsAtStartup) {
-  const CommandResult r = RunCommand(
-      {BinaryPath("syncd"), "--listen", "127.0.0.1:0", "--port-file",
-       "/nonexistent/dir/port", "--db", db_.conninfo(), "--modules-dir",
-       modules_.str()},
-      {}, /*timeout_s=*/30);
+  const CommandResult r =
+      RunCommand({BinaryPath("syncd"), "--listen", "127.0.0.1:0", "--port-file",
+                  "/nonexistent/dir/port", "--db", db_.conninfo(),
+                  "--modules-dir", modules_.str()},
+                 {}, /*timeout_s=*/30);
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_THAT(r.err, HasSubstr("cannot write the port file"));
 }
