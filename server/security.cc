@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <cstdio>
-#include <fstream>
 #include <utility>
 #include <vector>
 
@@ -21,6 +20,7 @@
 #include "openssl/err.h"
 #include "openssl/pem.h"
 #include "openssl/x509.h"
+#include "server/trusted_file.h"
 
 namespace syncadmin::server {
 namespace {
@@ -33,20 +33,10 @@ std::string Shown(const std::string& path) {
 }
 
 absl::StatusOr<std::string> ReadPemFile(const std::string& path,
-                                        absl::string_view flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(flag, " file ", Shown(path), " cannot be read"));
-  }
-  std::string text(kMaxPemBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxPemBytes) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        flag, " file ", Shown(path), " is over ", kMaxPemBytes, " bytes"));
-  }
-  return text;
+                                        absl::string_view flag,
+                                        FileProtection protection) {
+  return ReadTrustedFile(path, absl::StrCat(flag, " file"), kMaxPemBytes,
+                         protection);
 }
 
 struct BioDeleter {
@@ -113,9 +103,11 @@ void WarnIfKeyIsReadableByOthers(const std::string& path) {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
     const SecurityFlags& flags) {
-  absl::StatusOr<std::string> cert = ReadPemFile(flags.tls_cert, "--tls-cert");
+  absl::StatusOr<std::string> cert =
+      ReadPemFile(flags.tls_cert, "--tls-cert", FileProtection::kAny);
   if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = ReadPemFile(flags.tls_key, "--tls-key");
+  absl::StatusOr<std::string> key =
+      ReadPemFile(flags.tls_key, "--tls-key", FileProtection::kAny);
   if (!key.ok()) return key.status();
   if (absl::Status s = CheckKeyPair(flags, *cert, *key); !s.ok()) return s;
   WarnIfKeyIsReadableByOthers(flags.tls_key);
@@ -123,8 +115,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
   grpc::SslServerCredentialsOptions options(
       GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   if (!flags.tls_client_ca.empty()) {
-    absl::StatusOr<std::string> ca =
-        ReadPemFile(flags.tls_client_ca, "--tls-client-ca");
+    absl::StatusOr<std::string> ca = ReadPemFile(
+        flags.tls_client_ca, "--tls-client-ca", FileProtection::kAny);
     if (!ca.ok()) return ca.status();
     if (!FirstCertificate(*ca)) {
       return absl::FailedPreconditionError(

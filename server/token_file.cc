@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +16,7 @@
 #include "openssl/crypto.h"
 #include "openssl/evp.h"
 #include "openssl/rand.h"
+#include "server/trusted_file.h"
 
 namespace syncadmin::server {
 namespace {
@@ -24,6 +24,8 @@ namespace {
 constexpr size_t kMaxLineBytes = 1024;
 constexpr size_t kTokenRandomBytes = 32;
 constexpr char kTokenPrefix[] = "sat_";
+// How messages about the tokens file start, before its quoted path.
+constexpr char kWhat[] = "tokens file";
 constexpr char kNewFileHeader[] =
     "# syncd bearer tokens, one per line: NAME:ROLE:SHA256-HEX of the token.\n"
     "# Roles: viewer, operator, admin. Add entries with `syncd token add`.\n";
@@ -96,77 +98,13 @@ absl::StatusOr<TokenEntry> ParseEntry(absl::string_view line,
 
 std::string ErrnoText() { return std::strerror(errno); }
 
-// An open file descriptor, closed on destruction.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// Checks that the open tokens file `fd` is a regular file of acceptable
-// size that only its owner can write.
-absl::Status CheckTokenFile(int fd, const std::string& path) {
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("tokens file ", core::QuoteForMessage(path, 512),
-                     " cannot be examined: ", ErrnoText()));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("tokens file ", core::QuoteForMessage(path, 512),
-                     " is not a regular file"));
-  }
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "tokens file ", core::QuoteForMessage(path, 512),
-        " is writable by group or others, so anyone could make themselves "
-        "admin: run chmod go-w on it"));
-  }
-  if (static_cast<uint64_t>(st.st_size) > kMaxTokenFileBytes) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "tokens file ", core::QuoteForMessage(path, 512), " is ", st.st_size,
-        " bytes: at most ", kMaxTokenFileBytes, " are allowed"));
-  }
-  return absl::OkStatus();
-}
-
-// Reads the whole of `fd` from offset 0, at most `kMaxTokenFileBytes` + 1.
-absl::StatusOr<std::string> ReadAll(int fd, const std::string& path) {
-  std::string text;
-  char buffer[8192];
-  off_t offset = 0;
-  while (text.size() <= kMaxTokenFileBytes) {
-    const ssize_t n = pread(fd, buffer, sizeof buffer, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("tokens file ", core::QuoteForMessage(path, 512),
-                       " cannot be read: ", ErrnoText()));
-    }
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-    offset += n;
-  }
-  return text;
-}
-
-absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
+absl::Status WriteAll(const TrustedFile& file, absl::string_view data) {
   while (!data.empty()) {
-    const ssize_t n = write(fd, data.data(), data.size());
+    const ssize_t n = write(file.fd(), data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       return absl::FailedPreconditionError(
-          absl::StrCat("tokens file ", core::QuoteForMessage(path, 512),
-                       " cannot be written: ", ErrnoText()));
+          absl::StrCat(file.shown(), " cannot be written: ", ErrnoText()));
     }
     data.remove_prefix(static_cast<size_t>(n));
   }
@@ -293,14 +231,8 @@ std::string FormatTokenEntry(const TokenEntry& entry) {
 }
 
 absl::StatusOr<TokenTable> LoadTokenFile(const std::string& path) {
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("tokens file ", core::QuoteForMessage(path, 512),
-                     " cannot be opened: ", ErrnoText()));
-  }
-  if (absl::Status s = CheckTokenFile(fd.get(), path); !s.ok()) return s;
-  absl::StatusOr<std::string> text = ReadAll(fd.get(), path);
+  absl::StatusOr<std::string> text = ReadTrustedFile(
+      path, kWhat, kMaxTokenFileBytes, FileProtection::kPrivate);
   if (!text.ok()) return text.status();
   return ParseTokenFile(*text, path);
 }
@@ -320,20 +252,15 @@ absl::StatusOr<std::string> GenerateToken() {
 absl::StatusOr<std::string> AddToken(const std::string& path,
                                      absl::string_view name, Role role) {
   if (absl::Status s = ValidateHolderName(name); !s.ok()) return s;
-  Fd fd(open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-  if (fd.get() < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("tokens file ", core::QuoteForMessage(path, 512),
-                     " cannot be opened for writing: ", ErrnoText()));
-  }
+  absl::StatusOr<TrustedFile> file = TrustedFile::Open(
+      path, kWhat, O_RDWR | O_APPEND | O_CREAT, FileProtection::kPrivate);
+  if (!file.ok()) return file.status();
   // Serialises concurrent `syncd token add` runs on the same file.
-  if (flock(fd.get(), LOCK_EX) != 0) {
+  if (flock(file->fd(), LOCK_EX) != 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat("tokens file ", core::QuoteForMessage(path, 512),
-                     " cannot be locked: ", ErrnoText()));
+        absl::StrCat(file->shown(), " cannot be locked: ", ErrnoText()));
   }
-  if (absl::Status s = CheckTokenFile(fd.get(), path); !s.ok()) return s;
-  absl::StatusOr<std::string> text = ReadAll(fd.get(), path);
+  absl::StatusOr<std::string> text = file->ReadAll(kMaxTokenFileBytes);
   if (!text.ok()) return text.status();
   absl::StatusOr<TokenTable> table = ParseTokenFile(*text, path);
   if (!table.ok()) return table.status();
@@ -352,11 +279,10 @@ absl::StatusOr<std::string> AddToken(const std::string& path,
   if (text->empty()) out = kNewFileHeader;
   if (!text->empty() && text->back() != '\n') out += '\n';
   absl::StrAppend(&out, FormatTokenEntry(entry), "\n");
-  if (absl::Status s = WriteAll(fd.get(), out, path); !s.ok()) return s;
-  if (fsync(fd.get()) != 0) {
+  if (absl::Status s = WriteAll(*file, out); !s.ok()) return s;
+  if (fsync(file->fd()) != 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat("tokens file ", core::QuoteForMessage(path, 512),
-                     " cannot be synced: ", ErrnoText()));
+        absl::StrCat(file->shown(), " cannot be synced: ", ErrnoText()));
   }
   return token;
 }

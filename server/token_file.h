@@ -99,12 +99,13 @@ absl::StatusOr<TokenTable> ParseTokenFile(absl::string_view text,
 // Renders one entry as a line of the tokens file, without the newline.
 std::string FormatTokenEntry(const TokenEntry& entry);
 
-// Reads and parses the tokens file at `path`. Returns kFailedPrecondition
-// if it cannot be read, is not a regular file, is larger than
-// `kMaxTokenFileBytes`, or is writable by group or others (anyone who can
-// write it can make themselves admin); kInvalidArgument from
-// `ParseTokenFile`. Reading the file is allowed to everyone: it holds only
-// hashes of random 256-bit tokens.
+// Reads and parses the tokens file at `path`, opened as a
+// `FileProtection::kPrivate` `TrustedFile` (so a FIFO is refused at once
+// rather than waited on). Returns kFailedPrecondition if it cannot be read,
+// is not a regular file, is larger than `kMaxTokenFileBytes`, or is
+// writable by group or others (anyone who can write it can make themselves
+// admin); kInvalidArgument from `ParseTokenFile`. Reading the file is
+// allowed to everyone: it holds only hashes of random 256-bit tokens.
 absl::StatusOr<TokenTable> LoadTokenFile(const std::string& path);
 
 // A fresh random token: "sat_" followed by 43 base64url characters (32

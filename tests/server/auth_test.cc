@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -15,11 +16,14 @@
 #include "server/security.h"
 #include "server/service.h"
 #include "tests/support/certificates.h"
+#include "tests/support/fifo.h"
 #include "tests/support/temp_dir.h"
 
 namespace syncadmin::server {
 namespace {
 
+using ::syncadmin::testing::MakeFifo;
+using ::syncadmin::testing::StatusUnlessStuckOnFifo;
 using ::syncadmin::testing::TempDir;
 using ::syncadmin::testing::TestCertificates;
 using ::testing::HasSubstr;
@@ -264,6 +268,43 @@ TEST(SecurityTest, AnUnsafeTokensFileStopsTheStart) {
   absl::Status status = SetUpSecurity(flags, "127.0.0.1:0").status();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(status.message(), HasSubstr("writable by group or others"));
+}
+
+// A FIFO given for any file must be refused at once, naming the flag and
+// the file: opened for reading, it would wait for a writer while SIGTERM is
+// blocked.
+TEST(SecurityTest, AFifoForAnyFileIsRefusedWithoutBlocking) {
+  TestCertificates certs;
+  TempDir dir;
+  dir.WriteFile("tokens", "");
+  chmod((dir.path() / "tokens").c_str(), 0600);
+  const std::string fifo = (dir.path() / "fifo").string();
+  MakeFifo(fifo);
+  SecurityFlags valid;
+  valid.tls_cert = certs.Path("server.pem");
+  valid.tls_key = certs.Path("server.key");
+  valid.tls_client_ca = certs.Path("ca.pem");
+  valid.tokens_file = (dir.path() / "tokens").string();
+  ASSERT_TRUE(SetUpSecurity(valid, "127.0.0.1:0").ok());
+
+  const std::pair<const char*, std::string SecurityFlags::*> kFiles[] = {
+      {"--tls-cert file", &SecurityFlags::tls_cert},
+      {"--tls-key file", &SecurityFlags::tls_key},
+      {"--tls-client-ca file", &SecurityFlags::tls_client_ca},
+      {"tokens file", &SecurityFlags::tokens_file},
+  };
+  for (const auto& [what, member] : kFiles) {
+    SecurityFlags flags = valid;
+    flags.*member = fifo;
+    const absl::Status status = StatusUnlessStuckOnFifo(fifo, [&flags] {
+      return SetUpSecurity(flags, "127.0.0.1:0").status();
+    });
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition)
+        << what << ": " << status;
+    EXPECT_THAT(
+        std::string(status.message()),
+        HasSubstr(absl::StrCat(what, " \"", fifo, "\" is not a regular file")));
+  }
 }
 
 }  // namespace

@@ -13,11 +13,14 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/fifo.h"
 #include "tests/support/temp_dir.h"
 
 namespace syncadmin::server {
 namespace {
 
+using ::syncadmin::testing::MakeFifo;
+using ::syncadmin::testing::StatusUnlessStuckOnFifo;
 using ::syncadmin::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
@@ -278,6 +281,26 @@ TEST(TokenFileTest, LoadNamesAMissingFileADirectoryAndAnOversizedFile) {
   chmod((dir.path() / "big").c_str(), 0600);
   EXPECT_THAT(LoadTokenFile((dir.path() / "big").string()).status().message(),
               HasSubstr("at most"));
+}
+
+// Opening a FIFO for reading waits for a writer, and syncd blocks SIGTERM
+// before it reads the file: it must refuse the FIFO without opening it
+// that way.
+TEST(TokenFileTest, LoadAndAddRefuseAFifoWithoutBlocking) {
+  TempDir dir;
+  const std::string path = (dir.path() / "tokens").string();
+  MakeFifo(path);
+
+  const absl::Status load = StatusUnlessStuckOnFifo(
+      path, [&path] { return LoadTokenFile(path).status(); });
+  EXPECT_EQ(load.code(), absl::StatusCode::kFailedPrecondition) << load;
+  EXPECT_THAT(load.message(), HasSubstr(path));
+  EXPECT_THAT(load.message(), HasSubstr("is not a regular file"));
+
+  const absl::Status add = StatusUnlessStuckOnFifo(
+      path, [&path] { return AddToken(path, "bob", Role::kAdmin).status(); });
+  EXPECT_EQ(add.code(), absl::StatusCode::kFailedPrecondition) << add;
+  EXPECT_THAT(add.message(), HasSubstr("is not a regular file"));
 }
 
 }  // namespace
