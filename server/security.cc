@@ -1,6 +1,7 @@
 #include "server/security.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -32,11 +33,15 @@ std::string Shown(const std::string& path) {
   return core::QuoteForMessage(path, 512);
 }
 
-absl::StatusOr<std::string> ReadPemFile(const std::string& path,
-                                        absl::string_view flag,
-                                        FileProtection protection) {
+// Certificates are public, so who owns or may write them is not checked.
+//
+// TODO(hardening): the --tls-client-ca file decides who may connect, so it
+// deserves the key's rules too; apply them once it is known that no
+// deployment keeps its CA bundle in a directory another user manages.
+absl::StatusOr<std::string> ReadCertificateFile(const std::string& path,
+                                                absl::string_view flag) {
   return ReadTrustedFile(path, absl::StrCat(flag, " file"), kMaxPemBytes,
-                         protection);
+                         FileProtection::kAny);
 }
 
 struct BioDeleter {
@@ -93,9 +98,27 @@ absl::Status CheckKeyPair(const SecurityFlags& flags, const std::string& cert,
   return absl::OkStatus();
 }
 
-void WarnIfKeyIsReadableByOthers(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+// The server's private key, and the permission bits it had when read.
+struct KeyFile {
+  std::string pem;
+  mode_t mode = 0;
+};
+
+// The key is held to the rules of the tokens file: a user who could change
+// it or its directory could also read it, or swap in a key of their own.
+absl::StatusOr<KeyFile> ReadKeyFile(const std::string& path) {
+  absl::StatusOr<TrustedFile> file = TrustedFile::Open(
+      path, "--tls-key file", O_RDONLY, FileProtection::kPrivate);
+  if (!file.ok()) return file.status();
+  absl::StatusOr<std::string> pem = file->ReadAll(kMaxPemBytes);
+  if (!pem.ok()) return pem.status();
+  return KeyFile{*std::move(pem), file->status().st_mode};
+}
+
+// Reading is only warned about, since a group may need to read keys
+// (Debian's ssl-cert group does).
+void WarnIfKeyIsReadableByOthers(const std::string& path, mode_t mode) {
+  if ((mode & (S_IRWXG | S_IRWXO)) != 0) {
     log::Warn("tls key readable by group or others",
               {{"file", path}, {"hint", "chmod 600 it"}});
   }
@@ -104,19 +127,20 @@ void WarnIfKeyIsReadableByOthers(const std::string& path) {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
     const SecurityFlags& flags) {
   absl::StatusOr<std::string> cert =
-      ReadPemFile(flags.tls_cert, "--tls-cert", FileProtection::kAny);
+      ReadCertificateFile(flags.tls_cert, "--tls-cert");
   if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key =
-      ReadPemFile(flags.tls_key, "--tls-key", FileProtection::kAny);
+  absl::StatusOr<KeyFile> key = ReadKeyFile(flags.tls_key);
   if (!key.ok()) return key.status();
-  if (absl::Status s = CheckKeyPair(flags, *cert, *key); !s.ok()) return s;
-  WarnIfKeyIsReadableByOthers(flags.tls_key);
+  if (absl::Status s = CheckKeyPair(flags, *cert, key->pem); !s.ok()) {
+    return s;
+  }
+  WarnIfKeyIsReadableByOthers(flags.tls_key, key->mode);
 
   grpc::SslServerCredentialsOptions options(
       GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   if (!flags.tls_client_ca.empty()) {
-    absl::StatusOr<std::string> ca = ReadPemFile(
-        flags.tls_client_ca, "--tls-client-ca", FileProtection::kAny);
+    absl::StatusOr<std::string> ca =
+        ReadCertificateFile(flags.tls_client_ca, "--tls-client-ca");
     if (!ca.ok()) return ca.status();
     if (!FirstCertificate(*ca)) {
       return absl::FailedPreconditionError(
@@ -127,7 +151,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
     options.client_certificate_request =
         GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
-  options.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
+  options.pem_key_cert_pairs.push_back({std::move(key->pem), *std::move(cert)});
   return grpc::SslServerCredentials(options);
 }
 

@@ -54,9 +54,11 @@ struct ServerSecurity {
 //
 // Returns kInvalidArgument for flags that do not fit together (a key without
 // a certificate, a client CA without TLS), kFailedPrecondition for a file
-// that cannot be read or a tokens file that is unsafe or malformed, and
-// kPermissionDenied for an unprotected non-loopback address. Each message
-// is one line that names the file or address and says what to do.
+// that cannot be read or is not a regular file, a tokens file or TLS key
+// that another user could change (`FileProtection::kPrivate`) or a
+// malformed tokens file, and kPermissionDenied for an unprotected
+// non-loopback address. Each message is one line that names the file or
+// address and says what to do.
 //
 // TODO(security): reload the tokens and TLS files on SIGHUP; today adding or
 // revoking a token or renewing a certificate needs a restart.

@@ -102,10 +102,12 @@ std::string FormatTokenEntry(const TokenEntry& entry);
 // Reads and parses the tokens file at `path`, opened as a
 // `FileProtection::kPrivate` `TrustedFile` (so a FIFO is refused at once
 // rather than waited on). Returns kFailedPrecondition if it cannot be read,
-// is not a regular file, is larger than `kMaxTokenFileBytes`, or is
-// writable by group or others (anyone who can write it can make themselves
-// admin); kInvalidArgument from `ParseTokenFile`. Reading the file is
-// allowed to everyone: it holds only hashes of random 256-bit tokens.
+// is not a regular file, is larger than `kMaxTokenFileBytes`, or could be
+// changed or replaced by a user other than root and syncd's own: owned by
+// one, writable by group or others, or in a directory that is (anyone who
+// can write it can make themselves admin); kInvalidArgument from
+// `ParseTokenFile`. Reading the file is allowed to everyone: it holds only
+// hashes of random 256-bit tokens.
 absl::StatusOr<TokenTable> LoadTokenFile(const std::string& path);
 
 // A fresh random token: "sat_" followed by 43 base64url characters (32
@@ -116,10 +118,11 @@ absl::StatusOr<std::string> GenerateToken();
 // Generates a token for `name` with `role`, appends its entry to the tokens
 // file at `path` (created with mode 0600 if missing) and returns the token,
 // which is stored nowhere else. The file is locked while it is read and
-// appended to, and must parse and be safe as for `LoadTokenFile`. Returns
-// kInvalidArgument for a bad name or a malformed file, kAlreadyExists if
-// `name` already has a token, kFailedPrecondition if the file cannot be
-// read or written.
+// appended to, and must parse and be safe as for `LoadTokenFile`; its
+// directory is checked before the file is created, so nothing is written
+// where another user could replace it. Returns kInvalidArgument for a bad
+// name or a malformed file, kAlreadyExists if `name` already has a token,
+// kFailedPrecondition if the file cannot be read or written or is unsafe.
 absl::StatusOr<std::string> AddToken(const std::string& path,
                                      absl::string_view name, Role role);
 

@@ -68,7 +68,45 @@ absl::StatusOr<Location> Locate(const std::string& path, bool may_create,
   return Location{resolved.parent_path(), resolved.filename().string()};
 }
 
+bool IsTrustedOwner(uid_t uid) { return uid == 0 || uid == geteuid(); }
+
+// Whoever can write a directory can rename another file over the one syncd
+// trusts, whatever that file's own owner and mode; the sticky bit limits
+// renames to the owners of the files involved.
+absl::Status CheckDirectory(int dir_fd, const fs::path& directory,
+                            const std::string& shown) {
+  struct stat st;
+  if (fstat(dir_fd, &st) != 0) {
+    return RefuseWithErrno(shown, "has a directory that cannot be examined");
+  }
+  const std::string dir = core::QuoteForMessage(directory.string(), 512);
+  if (!IsTrustedOwner(st.st_uid)) {
+    return Refuse(
+        shown,
+        absl::StrCat("is in directory ", dir, " owned by uid ", st.st_uid,
+                     ", who could replace the file: the directory "
+                     "must be owned by root or by the user syncd "
+                     "runs as (uid ",
+                     geteuid(), ")"));
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+    return Refuse(shown, absl::StrCat("is in directory ", dir,
+                                      " that group or others can write to, "
+                                      "so they could replace the file: run "
+                                      "chmod go-w (or chmod +t) on the "
+                                      "directory"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckPrivateFile(const struct stat& st, const std::string& shown) {
+  if (!IsTrustedOwner(st.st_uid)) {
+    return Refuse(shown,
+                  absl::StrCat("is owned by uid ", st.st_uid,
+                               ", who could change it: it must be owned by "
+                               "root or by the user syncd runs as (uid ",
+                               geteuid(), ")"));
+  }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return Refuse(shown,
                   "is writable by group or others, who could change it: run "
@@ -91,6 +129,10 @@ absl::StatusOr<TrustedFile> TrustedFile::Open(const std::string& path,
   ScopedFd dir(
       open(where->directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0) return RefuseWithErrno(shown, "cannot be opened");
+  if (protection == FileProtection::kPrivate) {
+    absl::Status s = CheckDirectory(dir.get(), where->directory, shown);
+    if (!s.ok()) return s;
+  }
 
   // O_NONBLOCK keeps open(2) from waiting for a FIFO's writer or a device;
   // regular files ignore it, so it stays set. O_NOFOLLOW: the name was

@@ -6,7 +6,12 @@
 // syncd in open(2) (its shutdown signals are blocked by then, so not even
 // SIGTERM would end it).
 //
-// A file that grants access must also be writable by its owner only.
+// A file that grants access or holds a secret must also be out of reach of
+// other users, the way OpenSSH's StrictModes treats authorized_keys: owned
+// by syncd's effective user or root and writable by no one else, in a
+// directory that is owned by one of those users and that group and others
+// cannot write to unless it is sticky (as /tmp is), since whoever can write
+// the directory can replace the file.
 //
 // Nothing here depends on gRPC.
 #ifndef SYNCADMIN_SERVER_TRUSTED_FILE_H_
@@ -26,7 +31,8 @@ namespace syncadmin::server {
 // Which rules `TrustedFile::Open` applies beyond "a regular file".
 enum class FileProtection {
   kAny,      // Anyone may own it or write it (certificates).
-  kPrivate,  // Writable by its owner only (tokens file).
+  kPrivate,  // Only syncd's effective user or root may change the file or
+             // its directory, as described above (tokens file, TLS key).
 };
 
 // A regular file opened by `Open`, closed on destruction. Move-only.
@@ -34,7 +40,8 @@ class TrustedFile {
  public:
   // Opens `path` with `flags` (an access mode, optionally `O_APPEND` and
   // `O_CREAT`; `O_CREAT` makes a missing file with mode 0600). A symbolic
-  // link is followed.
+  // link is followed, and for `kPrivate` the rules apply to the directory
+  // the link leads to, checked before the file is opened or created.
   //
   // Returns kFailedPrecondition if the file cannot be opened, is not a
   // regular file, or breaks the rules of `protection`. Each message is one

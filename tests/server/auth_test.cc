@@ -4,7 +4,9 @@
 #include "server/auth.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -268,6 +270,48 @@ TEST(SecurityTest, AnUnsafeTokensFileStopsTheStart) {
   absl::Status status = SetUpSecurity(flags, "127.0.0.1:0").status();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(status.message(), HasSubstr("writable by group or others"));
+}
+
+// The key is a secret held to the rules of the tokens file; certificates
+// are public and may belong to anyone.
+TEST(SecurityTest, TheTlsKeyMustBeSafeFromOtherUsersButCertificatesNeedNot) {
+  TestCertificates certs;
+  TempDir dir;
+  dir.MakeDir("tls");
+  const std::string tls = (dir.path() / "tls").string();
+  SecurityFlags flags;
+  flags.tls_cert = tls + "/server.pem";
+  flags.tls_key = tls + "/server.key";
+  std::filesystem::copy_file(certs.Path("server.pem"), flags.tls_cert);
+  std::filesystem::copy_file(certs.Path("server.key"), flags.tls_key);
+  chmod(flags.tls_key.c_str(), 0600);
+  chmod(tls.c_str(), 0755);
+  const auto refusal = [&flags] {
+    absl::Status status = SetUpSecurity(flags, "127.0.0.1:0").status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    return std::string(status.message());
+  };
+  ASSERT_TRUE(SetUpSecurity(flags, "127.0.0.1:0").ok());
+
+  if (chown(flags.tls_key.c_str(), 65534, 65534) != 0) {
+    GTEST_SKIP() << "giving a file to another user needs root";
+  }
+  EXPECT_THAT(refusal(),
+              HasSubstr(absl::StrCat("--tls-key file \"", flags.tls_key,
+                                     "\" is owned by uid 65534")));
+  ASSERT_EQ(chown(flags.tls_key.c_str(), geteuid(), getegid()), 0);
+
+  chmod(flags.tls_key.c_str(), 0620);
+  EXPECT_THAT(refusal(), HasSubstr("is writable by group or others"));
+  chmod(flags.tls_key.c_str(), 0600);
+
+  chmod(tls.c_str(), 0777);
+  EXPECT_THAT(refusal(), HasSubstr("that group or others can write to"));
+  chmod(tls.c_str(), 0755);
+
+  ASSERT_EQ(chown(flags.tls_cert.c_str(), 65534, 65534), 0);
+  chmod(flags.tls_cert.c_str(), 0666);
+  EXPECT_TRUE(SetUpSecurity(flags, "127.0.0.1:0").ok());
 }
 
 // A FIFO given for any file must be refused at once, naming the flag and

@@ -1,7 +1,9 @@
 #include "server/token_file.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -33,6 +35,9 @@ constexpr char kFooHash[] =
     "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 constexpr char kBarHash[] =
     "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9";
+
+// Owner of the files that the ownership tests hand to another user.
+constexpr uid_t kNobody = 65534;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
@@ -281,6 +286,103 @@ TEST(TokenFileTest, LoadNamesAMissingFileADirectoryAndAnOversizedFile) {
   chmod((dir.path() / "big").c_str(), 0600);
   EXPECT_THAT(LoadTokenFile((dir.path() / "big").string()).status().message(),
               HasSubstr("at most"));
+}
+
+// Its owner can always write a file, whatever its mode; another user who
+// owns the tokens file can make themselves admin.
+TEST(TokenFileTest, LoadAndAddRefuseAFileOwnedByAnotherUser) {
+  TempDir dir;
+  const std::string path = (dir.path() / "tokens").string();
+  const std::string text = absl::StrCat("alice:admin:", kFooHash, "\n");
+  dir.WriteFile("tokens", text);
+  chmod(path.c_str(), 0600);
+  if (chown(path.c_str(), kNobody, kNobody) != 0) {
+    GTEST_SKIP() << "giving a file to another user needs root";
+  }
+
+  absl::StatusOr<TokenTable> table = LoadTokenFile(path);
+  EXPECT_EQ(table.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(table.status().message()),
+              HasSubstr(absl::StrCat("tokens file \"", path,
+                                     "\" is owned by uid 65534")));
+  EXPECT_THAT(table.status().message(),
+              HasSubstr("must be owned by root or by the user syncd runs as"));
+  EXPECT_EQ(AddToken(path, "bob", Role::kAdmin).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadAll(path), text);
+
+  ASSERT_EQ(chown(path.c_str(), geteuid(), getegid()), 0);
+  EXPECT_TRUE(LoadTokenFile(path).ok());
+}
+
+// Whoever can write the directory can rename their own file over the
+// tokens file; the sticky bit (as on /tmp) stops that.
+TEST(TokenFileTest, LoadAndAddRefuseADirectoryOthersCanWriteUnlessSticky) {
+  TempDir dir;
+  dir.MakeDir("shared");
+  const std::string shared = (dir.path() / "shared").string();
+  const std::string path = shared + "/tokens";
+  const std::string fresh = shared + "/fresh";
+  dir.WriteFile("shared/tokens", absl::StrCat("alice:admin:", kFooHash, "\n"));
+  chmod(path.c_str(), 0600);
+
+  for (mode_t mode : {0777, 0770, 0703}) {
+    ASSERT_EQ(chmod(shared.c_str(), mode), 0);
+    absl::StatusOr<TokenTable> table = LoadTokenFile(path);
+    EXPECT_EQ(table.status().code(), absl::StatusCode::kFailedPrecondition)
+        << std::oct << mode;
+    EXPECT_THAT(
+        std::string(table.status().message()),
+        HasSubstr(absl::StrCat("is in directory \"",
+                               std::filesystem::canonical(shared).string(),
+                               "\" that group or others can write to")));
+    EXPECT_EQ(AddToken(fresh, "bob", Role::kAdmin).status().code(),
+              absl::StatusCode::kFailedPrecondition)
+        << std::oct << mode;
+    EXPECT_FALSE(std::filesystem::exists(fresh)) << "created in an unsafe dir";
+  }
+
+  ASSERT_EQ(chmod(shared.c_str(), 01777), 0);
+  EXPECT_TRUE(LoadTokenFile(path).ok());
+  EXPECT_TRUE(AddToken(fresh, "bob", Role::kAdmin).ok());
+}
+
+TEST(TokenFileTest, LoadRefusesADirectoryOwnedByAnotherUser) {
+  TempDir dir;
+  dir.MakeDir("theirs");
+  const std::string theirs = (dir.path() / "theirs").string();
+  const std::string path = theirs + "/tokens";
+  dir.WriteFile("theirs/tokens", absl::StrCat("alice:admin:", kFooHash, "\n"));
+  chmod(path.c_str(), 0600);
+  chmod(theirs.c_str(), 0755);
+  if (chown(theirs.c_str(), kNobody, kNobody) != 0) {
+    GTEST_SKIP() << "giving a directory to another user needs root";
+  }
+
+  absl::StatusOr<TokenTable> table = LoadTokenFile(path);
+  EXPECT_EQ(table.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(table.status().message()),
+              HasSubstr("owned by uid 65534, who could replace the file"));
+}
+
+// A link in a safe directory does not make the file it leads to safe.
+TEST(TokenFileTest, LoadChecksTheDirectoryThatALinkLeadsTo) {
+  TempDir dir;
+  dir.MakeDir("shared");
+  const std::string shared = (dir.path() / "shared").string();
+  dir.WriteFile("shared/tokens", absl::StrCat("alice:admin:", kFooHash, "\n"));
+  chmod((shared + "/tokens").c_str(), 0600);
+  chmod(shared.c_str(), 0777);
+  const std::string link = (dir.path() / "tokens").string();
+  ASSERT_EQ(symlink("shared/tokens", link.c_str()), 0);
+
+  absl::StatusOr<TokenTable> table = LoadTokenFile(link);
+  EXPECT_EQ(table.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(table.status().message(),
+              HasSubstr("that group or others can write to"));
+
+  chmod(shared.c_str(), 0755);
+  EXPECT_TRUE(LoadTokenFile(link).ok());
 }
 
 // Opening a FIFO for reading waits for a writer, and syncd blocks SIGTERM
