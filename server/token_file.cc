@@ -60,9 +60,16 @@ absl::Status LineError(absl::string_view source, size_t line,
       absl::StrCat(source, ":", line, ": ", detail));
 }
 
-// Parses one entry line (not empty, not a comment). The hash field is never
-// quoted in messages: a token pasted there by mistake must not end up in a
-// log.
+bool IsHolderName(absl::string_view name) {
+  bool ok = !name.empty() && name.size() <= 64 && name[0] != '.' &&
+            name[0] != '_' && name[0] != '@' && name[0] != '-';
+  for (size_t i = 0; ok && i < name.size(); ++i) ok = IsNameChar(name[i]);
+  return ok;
+}
+
+// Parses one entry line (not empty, not a comment). No field's value is
+// ever quoted in messages, only its position and rule: a token pasted into
+// any of them by mistake must not end up in a log.
 absl::StatusOr<TokenEntry> ParseEntry(absl::string_view line,
                                       absl::string_view source, size_t number) {
   const std::vector<absl::string_view> fields = absl::StrSplit(line, ':');
@@ -73,24 +80,25 @@ absl::StatusOr<TokenEntry> ParseEntry(absl::string_view line,
                      " colon-separated field", fields.size() == 1 ? "" : "s"));
   }
   TokenEntry entry;
-  if (absl::Status s = ValidateHolderName(fields[0]); !s.ok()) {
-    return LineError(source, number, s.message());
+  if (!IsHolderName(fields[0])) {
+    return LineError(source, number,
+                     absl::StrCat("the NAME field is ",
+                                  fields[0].empty() ? "empty" : "invalid",
+                                  ": it must match ", kHolderNameRule));
   }
   entry.name = std::string(fields[0]);
   const std::optional<Role> role = ParseRole(fields[1]);
   if (!role) {
     return LineError(source, number,
-                     absl::StrCat("role ", core::QuoteForMessage(fields[1]),
-                                  " is invalid: it must be viewer, operator "
-                                  "or admin"));
+                     "the ROLE field is invalid: it must be viewer, operator "
+                     "or admin");
   }
   entry.role = *role;
   const std::optional<TokenHash> hash = ParseHashHex(fields[2]);
   if (!hash) {
     return LineError(source, number,
-                     absl::StrCat("the hash of ", entry.name,
-                                  "'s token is not 64 lower-case hex digits "
-                                  "(the SHA-256 of the token)"));
+                     "the SHA256-HEX field is not 64 lower-case hex digits "
+                     "(the SHA-256 of the token)");
   }
   entry.hash = *hash;
   return entry;
@@ -133,10 +141,7 @@ std::optional<Role> ParseRole(absl::string_view name) {
 }
 
 absl::Status ValidateHolderName(absl::string_view name) {
-  bool ok = !name.empty() && name.size() <= 64 && name[0] != '.' &&
-            name[0] != '_' && name[0] != '@' && name[0] != '-';
-  for (size_t i = 0; ok && i < name.size(); ++i) ok = IsNameChar(name[i]);
-  if (ok) return absl::OkStatus();
+  if (IsHolderName(name)) return absl::OkStatus();
   if (name.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("holder name is empty: it must match ", kHolderNameRule));
@@ -204,16 +209,16 @@ absl::StatusOr<TokenTable> ParseTokenFile(absl::string_view text,
     if (!entry.ok()) return entry.status();
     if (auto [it, inserted] = line_of_name.emplace(entry->name, number);
         !inserted) {
-      return LineError(
-          source, number,
-          absl::StrCat("holder ", entry->name, " already has a token on line ",
-                       it->second));
+      return LineError(source, number,
+                       absl::StrCat("the NAME field is the same as on line ",
+                                    it->second, ": a holder has one token"));
     }
     if (auto [it, inserted] = line_of_hash.emplace(entry->hash, number);
         !inserted) {
-      return LineError(source, number,
-                       absl::StrCat("the same token hash is on line ",
-                                    it->second, " already"));
+      return LineError(
+          source, number,
+          absl::StrCat("the SHA256-HEX field is the same as on line ",
+                       it->second, ": a token belongs to one holder"));
     }
     if (entries.size() == kMaxTokenEntries) {
       return LineError(source, number,

@@ -92,7 +92,8 @@ class TokenTable {
 
 // Parses the text of a tokens file. `source` names the file in messages.
 // Returns kInvalidArgument as "SOURCE:LINE: what is wrong" for the first bad
-// line, naming the rule it breaks.
+// line, naming the field and the rule it breaks. No message quotes a
+// field's value: a token pasted into the wrong field stays out of the logs.
 absl::StatusOr<TokenTable> ParseTokenFile(absl::string_view text,
                                           absl::string_view source);
 

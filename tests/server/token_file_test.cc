@@ -108,17 +108,18 @@ TEST(TokenFileTest, RejectsMalformedLinesNamingLineAndRule) {
                    "expected NAME:ROLE:SHA256-HEX, found 2");
   ExpectParseError(ok + "bob:viewer:" + kBarHash + ":x\n", 2, "found 4");
   ExpectParseError("b b:viewer:" + std::string(kBarHash), 1,
-                   "holder name \"b b\" is invalid");
+                   "the NAME field is invalid: it must match ^[A-Za-z0-9]");
   ExpectParseError(":viewer:" + std::string(kBarHash), 1,
-                   "holder name is empty");
+                   "the NAME field is empty: it must match");
   ExpectParseError("-bob:viewer:" + std::string(kBarHash), 1, "must match");
   ExpectParseError(std::string(65, 'a') + ":viewer:" + kBarHash, 1,
                    "must match");
   ExpectParseError("bob:root:" + std::string(kBarHash), 1,
-                   "role \"root\" is invalid: it must be viewer, operator or "
+                   "the ROLE field is invalid: it must be viewer, operator or "
                    "admin");
-  ExpectParseError("bob:Admin:" + std::string(kBarHash), 1, "role");
-  ExpectParseError("bob:viewer:abc", 1, "not 64 lower-case hex digits");
+  ExpectParseError("bob:Admin:" + std::string(kBarHash), 1, "ROLE field");
+  ExpectParseError("bob:viewer:abc", 1,
+                   "the SHA256-HEX field is not 64 lower-case hex digits");
   ExpectParseError("bob:viewer:" + absl::AsciiStrToUpper(kBarHash), 1,
                    "not 64 lower-case hex digits");
   ExpectParseError(" bob:viewer:" + std::string(kBarHash), 1, "must match");
@@ -126,17 +127,18 @@ TEST(TokenFileTest, RejectsMalformedLinesNamingLineAndRule) {
                    "not 64 lower-case hex digits");
   ExpectParseError(ok + "bob:viewer:" + kBarHash + "\r\n", 2,
                    "carriage return");
-  ExpectParseError(std::string("bo\0b:viewer:", 12) + kBarHash, 1, "\\x00");
+  ExpectParseError(std::string("bo\0b:viewer:", 12) + kBarHash, 1,
+                   "NAME field is invalid");
   ExpectParseError(ok + "#\n" + std::string(2000, 'x'), 3, "2000 bytes");
 }
 
 TEST(TokenFileTest, RejectsDuplicateNamesAndHashes) {
   ExpectParseError(
       absl::StrCat("alice:admin:", kFooHash, "\nalice:viewer:", kBarHash, "\n"),
-      2, "alice already has a token on line 1");
+      2, "the NAME field is the same as on line 1");
   ExpectParseError(
       absl::StrCat("alice:admin:", kFooHash, "\n\nbob:viewer:", kFooHash, "\n"),
-      3, "same token hash is on line 1");
+      3, "the SHA256-HEX field is the same as on line 1");
 }
 
 // Someone may paste a token where the hash belongs; the error must not
@@ -146,6 +148,33 @@ TEST(TokenFileTest, HashErrorDoesNotEchoTheField) {
       ParseTokenFile("bob:viewer:sat_SECRETSECRETSECRETSECRET", "tokens.txt");
   ASSERT_FALSE(table.ok());
   EXPECT_THAT(table.status().message(), Not(HasSubstr("SECRET")));
+}
+
+// A token pasted into any field, or a whole header pasted as the name,
+// must not be copied into the error; the message names the line, the field
+// and its rule instead.
+TEST(TokenFileTest, ErrorsNeverEchoAField) {
+  const std::string secret = "sat_SECRETSECRETSECRETSECRETSECRETSECRETSECRE";
+  const std::string hash = kFooHash;
+  const struct {
+    std::string text;
+    std::string detail;
+  } kCases[] = {
+      {"bob:" + secret + ":" + hash, "1: the ROLE field is invalid"},
+      {"Bearer " + secret + ":admin:" + hash, "1: the NAME field is invalid"},
+      {"#\n" + secret + "x" + secret + ":admin:" + hash,
+       "2: the NAME field is invalid"},
+      {secret + ":admin:" + secret, "1: the SHA256-HEX field is not"},
+      {secret + ":admin:" + hash + "\n" + secret + ":viewer:" + kBarHash,
+       "2: the NAME field is the same as on line 1"},
+  };
+  for (const auto& [text, detail] : kCases) {
+    absl::StatusOr<TokenTable> table = ParseTokenFile(text, "tokens.txt");
+    ASSERT_FALSE(table.ok()) << text;
+    const std::string message(table.status().message());
+    EXPECT_THAT(message, HasSubstr(absl::StrCat("tokens.txt:", detail)));
+    EXPECT_THAT(message, Not(HasSubstr("SECRET"))) << message;
+  }
 }
 
 TEST(TokenFileTest, RejectsTooManyBytes) {
@@ -233,7 +262,7 @@ TEST(TokenFileTest, AddTokenRefusesABadNameOrAMalformedFileAndWritesNothing) {
             absl::StatusCode::kInvalidArgument);
   absl::StatusOr<std::string> token = AddToken(path, "bob", Role::kViewer);
   EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(token.status().message(), HasSubstr(":1: role"));
+  EXPECT_THAT(token.status().message(), HasSubstr(":1: the ROLE field"));
   EXPECT_EQ(ReadAll(path), "alice:root:abc\n");
 }
 
