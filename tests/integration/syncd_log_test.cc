@@ -22,6 +22,26 @@ namespace {
 using ::nlohmann::json;
 using ::testing::SizeIs;
 
+// Every line of a JSON log, parsed; a line that is not a JSON object with
+// `time` (UTC, milliseconds), `level` and `msg` fails the test.
+std::vector<json> LogLines(const std::string& log) {
+  std::vector<json> lines;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    json parsed = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(parsed.is_discarded()) << "not JSON: " << line;
+    if (parsed.is_discarded()) continue;
+    EXPECT_TRUE(parsed.contains("time") && parsed.contains("level") &&
+                parsed.contains("msg"))
+        << line;
+    EXPECT_TRUE(std::regex_match(
+        parsed.value("time", ""),
+        std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+        << line;
+    lines.push_back(std::move(parsed));
+  }
+  return lines;
+}
+
 TEST(SyncdLogTest, JsonLinesCarryRunOpAndItemFields) {
   TestDatabase db;
   TempDir modules;
@@ -35,20 +55,7 @@ TEST(SyncdLogTest, JsonLinesCarryRunOpAndItemFields) {
   const std::string run_id = db.Scalar("SELECT id FROM sync_runs");
   ASSERT_EQ(syncd.Stop(SIGTERM), 0);
 
-  std::vector<json> lines;
-  for (absl::string_view line :
-       absl::StrSplit(syncd.Log(), '\n', absl::SkipEmpty())) {
-    json parsed = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    ASSERT_FALSE(parsed.is_discarded()) << "not JSON: " << line;
-    ASSERT_TRUE(parsed.contains("time") && parsed.contains("level") &&
-                parsed.contains("msg"))
-        << line;
-    EXPECT_TRUE(std::regex_match(
-        parsed["time"].get<std::string>(),
-        std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
-        << line;
-    lines.push_back(std::move(parsed));
-  }
+  const std::vector<json> lines = LogLines(syncd.Log());
 
   std::set<std::string> run_messages;
   std::vector<json> items;
@@ -85,11 +92,8 @@ TEST(SyncdLogTest, FailedCallsCarryOpAndTheRunIdIfAny) {
   ASSERT_EQ(syncd.Stop(SIGTERM), 0);
 
   std::vector<json> failures;
-  for (absl::string_view line :
-       absl::StrSplit(syncd.Log(), '\n', absl::SkipEmpty())) {
-    json parsed = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    ASSERT_FALSE(parsed.is_discarded()) << "not JSON: " << line;
-    if (parsed["msg"] == "rpc failed") failures.push_back(std::move(parsed));
+  for (const json& line : LogLines(syncd.Log())) {
+    if (line["msg"] == "rpc failed") failures.push_back(line);
   }
   ASSERT_THAT(failures, SizeIs(2));
   EXPECT_EQ(failures[0]["rpc"], "SeedTenant");

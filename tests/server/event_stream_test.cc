@@ -83,6 +83,17 @@ class EventStreamTest : public ::testing::Test {
                                    run_id, "'"));
   }
 
+  // Waits up to 10 s until exactly `n` journaled runs match `where`.
+  bool WaitForRuns(const std::string& where, int n) {
+    return WaitUntil(
+        [&] {
+          return db_.Scalar(absl::StrCat(
+                     "SELECT count(*) FROM sync_runs WHERE ", where)) ==
+                 absl::StrCat(n);
+        },
+        absl::Seconds(10));
+  }
+
   std::string AdvisoryLocks() {
     return db_.Scalar(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
@@ -209,13 +220,7 @@ TEST_F(EventStreamTest, OneCallerCannotTakeEveryRunSlot) {
   v1::SyncEvent first;
   ASSERT_TRUE(holder->Read(&first));
   auto waiter = stub->SyncAll(&waiting, dry_run);
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        return db_.Scalar(
-                   "SELECT count(*) FROM sync_runs "
-                   "WHERE outcome = 'running'") == "2";
-      },
-      absl::Seconds(10)));
+  ASSERT_TRUE(WaitForRuns("outcome = 'running'", 2));
 
   // Her third is refused without waiting; nothing of it is journaled.
   auto third = stub->SyncAll(&refused, dry_run);
@@ -237,13 +242,7 @@ TEST_F(EventStreamTest, OneCallerCannotTakeEveryRunSlot) {
   grpc::ClientContext admitted;
   admitted.AddMetadata("authorization", "Bearer a-token");
   auto ada = stub->SyncAll(&admitted, dry_run);
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        return db_.Scalar(
-                   "SELECT count(*) FROM sync_runs "
-                   "WHERE requested_by = 'ada'") == "1";
-      },
-      absl::Seconds(10)));
+  ASSERT_TRUE(WaitForRuns("requested_by = 'ada'", 1));
 
   // Once Vera's calls end, her slots are hers again.
   for (grpc::ClientContext* c : {&holding, &waiting, &admitted}) {
@@ -252,13 +251,7 @@ TEST_F(EventStreamTest, OneCallerCannotTakeEveryRunSlot) {
   holder->Finish();
   waiter->Finish();
   ada->Finish();
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        return db_.Scalar(
-                   "SELECT count(*) FROM sync_runs "
-                   "WHERE outcome = 'running'") == "0";
-      },
-      absl::Seconds(10)));
+  ASSERT_TRUE(WaitForRuns("outcome = 'running'", 0));
   grpc::ClientContext again;
   again.AddMetadata("authorization", "Bearer v-token");
   auto last = server_->stub().SyncAll(&again, dry_run);
