@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -58,7 +60,9 @@ bool IsModuleDirectory(const fs::directory_entry& entry,
     // like a deleted module: that would make its rows orphans.
     problems->push_back(absl::StrCat(
         "entry ", QuoteForMessage(entry.path().filename().string()),
-        " is a symbolic link whose target does not exist or loops"));
+        " is a symbolic link whose target cannot be reached (", ec.message(),
+        "): missing, in a loop, or behind a directory that "
+        "cannot be entered"));
     return false;
   }
   if (!fs::is_directory(target, ec)) return false;
@@ -93,8 +97,9 @@ absl::Status ReadManifest(const fs::path& dir,
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "manifest ", QuoteForMessage(shown, 512), " cannot be read"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("manifest ", QuoteForMessage(shown, 512),
+                     " cannot be read: ", std::strerror(errno)));
   }
   // Read one byte past the limit so that an oversized file is detected
   // without reading all of it.

@@ -82,13 +82,28 @@ bool IsInvisible(uint32_t cp) {
          (cp >= 0xE0000 && cp <= 0xE0FFF);
 }
 
+// Whether `cp` lies in a block where Unicode defines emoji variation
+// sequences (emoji-variation-sequences.txt): the keycap bases # * 0-9,
+// (c) (R) TM and the like, arrows, technical and geometric symbols,
+// dingbats, and the emoji planes. Only after these does a presentation
+// selector change what is drawn.
+bool HasEmojiVariants(uint32_t cp) {
+  return cp == '#' || cp == '*' || (cp >= '0' && cp <= '9') || cp == 0xA9 ||
+         cp == 0xAE || cp == 0x203C || cp == 0x2049 || cp == 0x2122 ||
+         cp == 0x2139 || (cp >= 0x2194 && cp <= 0x21AA) ||
+         (cp >= 0x231A && cp <= 0x23FF) || cp == 0x24C2 ||
+         (cp >= 0x25AA && cp <= 0x27BF) || (cp >= 0x2934 && cp <= 0x2935) ||
+         (cp >= 0x2B05 && cp <= 0x2B55) || cp == 0x3030 || cp == 0x303D ||
+         cp == 0x3297 || cp == 0x3299 || (cp >= 0x1F000 && cp <= 0x1FAFF);
+}
+
 // The text and emoji presentation selectors (U+FE0E, U+FE0F) choose how the
-// character before them is drawn ("\u2764\uFE0F" is the red heart emoji).
-// They are allowed right after a visible non-ASCII character, the only
-// place where they change what is shown.
+// character before them is drawn ("\u2764\uFE0F" is the red heart emoji,
+// "1\uFE0F\u20E3" the keycap one). They are allowed only right after a
+// character they can change; anywhere else they draw nothing.
 bool IsPresentationSelectorAfter(uint32_t cp, std::optional<uint32_t> prev) {
-  return (cp == 0xFE0E || cp == 0xFE0F) && prev.has_value() && *prev >= 0x80 &&
-         !IsInvisible(*prev);
+  return (cp == 0xFE0E || cp == 0xFE0F) && prev.has_value() &&
+         HasEmojiVariants(*prev);
 }
 
 // White space, or a character drawn as a blank cell (U+2800 braille blank).
@@ -242,6 +257,11 @@ absl::Status ValidateDisplayText(absl::string_view value,
     }
     if ((c & 0xC0) == 0x80) continue;
     const uint32_t cp = CodePointAt(value, i);
+    if (cp == 0x2028 || cp == 0x2029) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s %s contains the line break U+%04X", field,
+                          QuoteForMessage(value), cp));
+    }
     if (IsInvisible(cp) && !IsPresentationSelectorAfter(cp, prev)) {
       return absl::InvalidArgumentError(
           absl::StrFormat("%s %s contains the invisible character U+%04X",

@@ -371,7 +371,9 @@ TEST(ValidationTest, DisplayTextRejectsEveryDefaultIgnorableCharacter) {
            "Ac\xE1\x9E\xB4me",                  // U+17B4 Khmer vowel
            "Ac\xF0\x9D\x85\xB3me",              // U+1D173 music format
            "Ac\xF3\xA0\x80\x81me",              // U+E0001 language tag
-           "Acme\xEF\xB8\x8F",                  // U+FE0F after ASCII
+           "Acme\xEF\xB8\x8F",                  // U+FE0F after a letter
+           "Zo\xC3\xA9\xEF\xB8\x8F",            // U+FE0F after U+00E9
+           "\xE6\xBC\xA2\xEF\xB8\x8F",          // U+FE0F after U+6F22
            "Ac\xEF\xB8\x80me",                  // U+FE00 selector 1
            "\xE2\x9D\xA4\xEF\xB8\x8F\xEF\xB8\x8F"}) {  // two selectors
     absl::Status s = ValidateDisplayText(bad, "name");
@@ -383,9 +385,26 @@ TEST(ValidationTest, DisplayTextRejectsEveryDefaultIgnorableCharacter) {
 }
 
 TEST(ValidationTest, DisplayTextKeepsEmojiPresentation) {
-  // U+2764 U+FE0F: the red heart emoji.
-  EXPECT_TRUE(
-      ValidateDisplayText("Acme \xE2\x9D\xA4\xEF\xB8\x8F", "name").ok());
+  for (const std::string& good : std::vector<std::string>{
+           "Acme \xE2\x9D\xA4\xEF\xB8\x8F",         // U+2764 U+FE0F heart
+           "Room 1\xEF\xB8\x8F\xE2\x83\xA3",        // 1 U+FE0F U+20E3 keycap
+           "#\xEF\xB8\x8F\xE2\x83\xA3 Tag",         // # keycap
+           "Acme\xC2\xAE\xEF\xB8\x8E",              // U+00AE U+FE0E text (R)
+           "\xF0\x9F\x8C\xA7\xEF\xB8\x8F Rain"}) {  // U+1F327 U+FE0F
+    EXPECT_TRUE(ValidateDisplayText(good, "name").ok())
+        << QuoteForMessage(good);
+  }
+}
+
+TEST(ValidationTest, DisplayTextRejectsLineAndParagraphSeparators) {
+  for (const std::string& bad :
+       std::vector<std::string>{"Ac\xE2\x80\xA8me", "Ac\xE2\x80\xA9me"}) {
+    absl::Status s = ValidateDisplayText(bad, "name");
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
+        << QuoteForMessage(bad);
+    EXPECT_THAT(s.message(), HasSubstr("line break U+"))
+        << QuoteForMessage(bad);
+  }
 }
 
 TEST(ValidationTest, DisplayTextRejectsABrailleBlankAtEitherEnd) {
