@@ -205,6 +205,24 @@ StreamResult Stream(Stub& stub, const GlobalFlags& flags, const StartFn& start,
   return result;
 }
 
+// Makes one unary call with `call(context)`; SIGINT or SIGTERM cancels it,
+// and sets `*interrupted`. The interrupt signals must be blocked already
+// (`BlockInterruptSignals`, before the call's channel was made).
+template <typename CallFn>
+grpc::Status CallUnary(grpc::ClientContext* context, const CallFn& call,
+                       bool* interrupted) {
+  InterruptGuard guard(context);
+  grpc::Status status = call(context);
+  *interrupted = guard.interrupted();
+  return status;
+}
+
+// What syncctl says when a unary call was interrupted: the request may have
+// reached syncd and been carried out before the cancel.
+constexpr char kUnaryInterrupted[] =
+    "interrupted; the call was cancelled, but a change that had reached "
+    "syncd may have been made: check before repeating it";
+
 // True once SIGINT or SIGTERM is pending (they are blocked; see
 // `BlockInterruptSignals`). Takes the signal.
 bool InterruptPending() {
@@ -326,6 +344,7 @@ int RunStream(const GlobalFlags& flags, const RunFlags& run_flags,
 // Asks the standard gRPC health service whether SyncAdmin is serving (which
 // syncd ties to its database answering). Exits 0 when SERVING, else 1.
 int Ping(const GlobalFlags& flags) {
+  BlockInterruptSignals();
   auto stub = grpc::health::v1::Health::NewStub(
       flags.connection.NewChannel(flags.addr));
   grpc::ClientContext context;
@@ -337,7 +356,16 @@ int Ping(const GlobalFlags& flags) {
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(kServiceName);
   grpc::health::v1::HealthCheckResponse response;
-  const grpc::Status status = stub->Check(&context, request, &response);
+  bool interrupted = false;
+  const grpc::Status status = CallUnary(
+      &context,
+      [&](grpc::ClientContext* c) {
+        return stub->Check(c, request, &response);
+      },
+      &interrupted);
+  if (interrupted) {
+    return Stop(flags, kExitInterrupted, "CANCELLED", "interrupted");
+  }
   // gRPC's own health service marks nothing: a failure is about reaching
   // syncd.
   if (!status.ok()) return ReportError(status, flags, false);
@@ -473,12 +501,22 @@ CLI::Validator AddressValidator() {
 template <typename Request, typename Response, typename Call>
 int Unary(const GlobalFlags& flags, const Request& request, Call call,
           const std::function<void(const Response&)>& print) {
+  BlockInterruptSignals();
   auto stub = Connect(flags);
   grpc::ClientContext context;
   SetDeadline(flags, &context);
   flags.connection.Authorize(&context);
   Response response;
-  grpc::Status status = ((*stub).*call)(&context, request, &response);
+  bool interrupted = false;
+  const grpc::Status status = CallUnary(
+      &context,
+      [&](grpc::ClientContext* c) {
+        return ((*stub).*call)(c, request, &response);
+      },
+      &interrupted);
+  if (interrupted) {
+    return Stop(flags, kExitInterrupted, "CANCELLED", kUnaryInterrupted);
+  }
   if (!status.ok()) return ReportError(status, flags, AnsweredBySyncd(context));
   print(response);
   return kExitOk;

@@ -1074,6 +1074,34 @@ TEST_F(CliTest, InterruptWithJsonOutputEndsWithACancelledErrorObject) {
   EXPECT_THAT(last["message"].get<std::string>(), HasSubstr("rolled back"));
 }
 
+// A unary call interrupted while syncd works on it (here blocked behind a
+// table lock) ends like a run: exit 130 and, in JSON, a CANCELLED object.
+TEST_F(CliTest, InterruptOfAUnaryCallExits130) {
+  ASSERT_NO_FATAL_FAILURE(SetUpSyncedTenants());
+  TableLock lock(db_.conninfo(), "tenants");
+  BackgroundCommand listing({BinaryPath("syncctl"), "--addr", syncd_->address(),
+                             "-o", "json", "tenants", "list"});
+  ASSERT_TRUE(WaitUntil([&] {
+    return db_.Scalar(
+               "SELECT count(*) FROM pg_stat_activity "
+               "WHERE wait_event_type = 'Lock' "
+               "AND datname = current_database()") != "0";
+  })) << "the listing never blocked";
+
+  listing.Signal(SIGTERM);
+  const CommandResult r = listing.Wait(10);
+  lock.Release();
+  EXPECT_EQ(r.signal, 0) << Describe(r);
+  EXPECT_EQ(r.exit_code, 130) << Describe(r);
+  const std::vector<std::string> lines =
+      absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_THAT(lines, SizeIs(1)) << Describe(r);
+  const nlohmann::json error = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(error["event"], "error") << error;
+  EXPECT_EQ(error["code"], "CANCELLED") << error;
+  EXPECT_THAT(r.err, HasSubstr("interrupted"));
+}
+
 // A database that refuses syncd is syncd's UNAVAILABLE: the message must
 // not send the operator looking for syncd or its TLS settings, as it does
 // when syncd itself cannot be reached.
