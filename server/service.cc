@@ -137,15 +137,18 @@ void MarkServed(grpc::ServerContext* context) {
   context->AddTrailingMetadata("syncadmin-served-by", "syncd");
 }
 
-// Adds the items of `page` to a response with `add` (which returns the
-// added message's size) until they pass kMaxPageBytes, and returns the
-// response's next page token: `key` of the last item added if some were
-// left out, else the page's own.
-template <typename Item, typename AddFn, typename KeyFn>
-std::string FillPage(const core::Page<Item>& page, AddFn add, KeyFn key) {
+// Converts the items of `page` into `out` until they pass kMaxPageBytes,
+// and returns the response's next page token: `key` of the last item
+// converted if some were left out, else the page's own.
+template <typename Item, typename Proto, typename KeyFn>
+std::string FillPage(const core::Page<Item>& page,
+                     google::protobuf::RepeatedPtrField<Proto>* out,
+                     KeyFn key) {
   size_t bytes = 0;
   for (size_t i = 0; i < page.items.size(); ++i) {
-    bytes += add(page.items[i]);
+    Proto* added = out->Add();
+    ToProto(page.items[i], added);
+    bytes += added->ByteSizeLong();
     if (bytes >= kMaxPageBytes && i + 1 < page.items.size()) {
       return key(page.items[i]);
     }
@@ -224,10 +227,10 @@ class SyncAdminService::RunSlot {
   RunSlot(SyncAdminService* service, std::string caller)
       : service_(service), caller_(std::move(caller)) {
     absl::MutexLock lock(&service_->runs_mu_);
-    int& runs = service_->runs_by_caller_[caller_];
+    const auto it = service_->runs_by_caller_.find(caller_);
+    const int runs = it == service_->runs_by_caller_.end() ? 0 : it->second;
     taken_ = runs < service_->stream_options_.max_runs_per_caller;
-    if (taken_) ++runs;
-    if (runs == 0) service_->runs_by_caller_.erase(caller_);
+    if (taken_) ++service_->runs_by_caller_[caller_];
   }
   ~RunSlot() {
     if (!taken_) return;
@@ -255,6 +258,20 @@ grpc::Status SyncAdminService::Stream(
       Caller(rpc, *context, RequiredRole(request));
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   request.requested_by = caller->name;
+  // Logs a call that did not succeed with the fields an operator filters
+  // on; `run` is "-" when no run began.
+  const auto log_failure =
+      [&](spdlog::level::level_enum level, absl::string_view message,
+          std::string run, absl::string_view code, absl::string_view error) {
+        log::Event(level, message,
+                   {{"rpc", rpc},
+                    {"run", run},
+                    {"op", core::OperationName(request.operation)},
+                    {"peer", context->peer()},
+                    {"by", caller->name},
+                    {"code", code},
+                    {"error", error}});
+      };
   const RunSlot slot(this, caller->name);
   if (!slot.taken()) {
     const absl::Status busy = absl::ResourceExhaustedError(absl::StrCat(
@@ -262,12 +279,8 @@ grpc::Status SyncAdminService::Stream(
         stream_options_.max_runs_per_caller,
         " runs in progress (syncd --max-runs-per-caller); wait for one to "
         "end"));
-    log::Warn("rpc refused", {{"rpc", rpc},
-                              {"op", core::OperationName(request.operation)},
-                              {"peer", context->peer()},
-                              {"by", caller->name},
-                              {"code", "RESOURCE_EXHAUSTED"},
-                              {"error", busy.message()}});
+    log_failure(spdlog::level::warn, "rpc refused", "-", "RESOURCE_EXHAUSTED",
+                busy.message());
     return ToGrpcStatus(busy);
   }
 
@@ -279,13 +292,8 @@ grpc::Status SyncAdminService::Stream(
     sink.Close();
   } catch (const std::exception& e) {
     // Only a bug gets here: the core reports failures as statuses.
-    log::Error("rpc failed", {{"rpc", rpc},
-                              {"run", RunIdField(sink)},
-                              {"op", core::OperationName(request.operation)},
-                              {"peer", context->peer()},
-                              {"by", caller->name},
-                              {"code", "INTERNAL"},
-                              {"error", e.what()}});
+    log_failure(spdlog::level::err, "rpc failed", RunIdField(sink), "INTERNAL",
+                e.what());
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         "internal error; see the server log");
   }
@@ -293,15 +301,9 @@ grpc::Status SyncAdminService::Stream(
     const bool expected =
         absl::IsInvalidArgument(status) || absl::IsNotFound(status) ||
         absl::IsCancelled(status) || absl::IsFailedPrecondition(status);
-    log::Event(expected ? spdlog::level::info : spdlog::level::err,
-               "rpc failed",
-               {{"rpc", rpc},
-                {"run", RunIdField(sink)},
-                {"op", core::OperationName(request.operation)},
-                {"peer", context->peer()},
-                {"by", caller->name},
-                {"code", absl::StatusCodeToString(status.code())},
-                {"error", status.message()}});
+    log_failure(expected ? spdlog::level::info : spdlog::level::err,
+                "rpc failed", RunIdField(sink),
+                absl::StatusCodeToString(status.code()), status.message());
   }
   return ToGrpcStatus(status);
 }
@@ -465,14 +467,9 @@ grpc::Status SyncAdminService::ListTenants(
         request->page_token(),
         PageSize(request->page_size(), kDefaultTenantPage, kMaxTenantPage));
     if (!page.ok()) return page.status();
-    response->set_next_page_token(FillPage(
-        *page,
-        [&](const core::Tenant& t) {
-          v1::Tenant* added = response->add_tenants();
-          ToProto(t, added);
-          return added->ByteSizeLong();
-        },
-        [](const core::Tenant& t) { return t.slug; }));
+    response->set_next_page_token(
+        FillPage(*page, response->mutable_tenants(),
+                 [](const core::Tenant& t) { return t.slug; }));
     return absl::OkStatus();
   });
 }
@@ -517,14 +514,9 @@ grpc::Status SyncAdminService::ListRuns(grpc::ServerContext* context,
         core::NormalizeRunId(request->page_token()),
         PageSize(request->page_size(), kDefaultRunPage, kMaxRunPage));
     if (!page.ok()) return page.status();
-    response->set_next_page_token(FillPage(
-        *page,
-        [&](const core::RunRecord& run) {
-          v1::Run* added = response->add_runs();
-          ToProto(run, added);
-          return added->ByteSizeLong();
-        },
-        [](const core::RunRecord& run) { return run.id; }));
+    response->set_next_page_token(
+        FillPage(*page, response->mutable_runs(),
+                 [](const core::RunRecord& run) { return run.id; }));
     return absl::OkStatus();
   });
 }
