@@ -342,17 +342,28 @@ TEST(ValidationTest, DisplayTextRejectsLeadingAndTrailingUnicodeSpaces) {
   }
 }
 
-TEST(ValidationTest, DisplayTextRejectsInvisibleFormatCharacters) {
-  for (const std::string& bad : std::vector<std::string>{
-           "Ac\xE2\x80\x8Bme",     // U+200B zero-width space
-           "Ac\xE2\x80\xAEme",     // U+202E right-to-left override
-           "Ac\xEF\xBB\xBFme",     // U+FEFF byte order mark
-           "Ac\xC2\xADme",         // U+00AD soft hyphen
-           "Ac\xE2\x81\xA6me"}) {  // U+2066 left-to-right isolate
+// Expects every one of `texts` refused as a display text, with `rule` in
+// the message.
+void ExpectDisplayTextsRefused(const std::vector<std::string>& texts,
+                               absl::string_view rule) {
+  for (const std::string& bad : texts) {
     absl::Status s = ValidateDisplayText(bad, "name");
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
-    EXPECT_THAT(s.message(), HasSubstr("invisible character U+")) << bad;
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
+        << QuoteForMessage(bad);
+    EXPECT_THAT(s.message(), HasSubstr(rule)) << QuoteForMessage(bad);
   }
+}
+
+TEST(ValidationTest, DisplayTextRejectsInvisibleFormatCharacters) {
+  ExpectDisplayTextsRefused(
+      {
+          "Ac\xE2\x80\x8Bme",  // U+200B zero-width space
+          "Ac\xE2\x80\xAEme",  // U+202E right-to-left override
+          "Ac\xEF\xBB\xBFme",  // U+FEFF byte order mark
+          "Ac\xC2\xADme",      // U+00AD soft hyphen
+          "Ac\xE2\x81\xA6me",  // U+2066 left-to-right isolate
+      },
+      "invisible character U+");
   EXPECT_TRUE(ValidateDisplayText("Acme \xC3\x87"
                                   "a\xC4\x9F",
                                   "name")
@@ -362,26 +373,23 @@ TEST(ValidationTest, DisplayTextRejectsInvisibleFormatCharacters) {
 // Every other character that draws nothing either: alone, each would make a
 // name look blank; inside one, two names look alike.
 TEST(ValidationTest, DisplayTextRejectsEveryDefaultIgnorableCharacter) {
-  for (const std::string& bad : std::vector<std::string>{
-           "\xF3\xA0\x81\xA7\xF3\xA0\x81\xA8",  // U+E0067 U+E0068 tags
-           "\xE3\x85\xA4",                      // U+3164 Hangul filler
-           "\xEF\xBE\xA0",                      // U+FFA0 halfwidth filler
-           "\xE1\x85\x9F",                      // U+115F choseong filler
-           "Ac\xCD\x8Fme",                      // U+034F grapheme joiner
-           "Ac\xE1\x9E\xB4me",                  // U+17B4 Khmer vowel
-           "Ac\xF0\x9D\x85\xB3me",              // U+1D173 music format
-           "Ac\xF3\xA0\x80\x81me",              // U+E0001 language tag
-           "Acme\xEF\xB8\x8F",                  // U+FE0F after a letter
-           "Zo\xC3\xA9\xEF\xB8\x8F",            // U+FE0F after U+00E9
-           "\xE6\xBC\xA2\xEF\xB8\x8F",          // U+FE0F after U+6F22
-           "Ac\xEF\xB8\x80me",                  // U+FE00 selector 1
-           "\xE2\x9D\xA4\xEF\xB8\x8F\xEF\xB8\x8F"}) {  // two selectors
-    absl::Status s = ValidateDisplayText(bad, "name");
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
-        << QuoteForMessage(bad);
-    EXPECT_THAT(s.message(), HasSubstr("invisible character U+"))
-        << QuoteForMessage(bad);
-  }
+  ExpectDisplayTextsRefused(
+      {
+          "\xF3\xA0\x81\xA7\xF3\xA0\x81\xA8",      // U+E0067 U+E0068 tags
+          "\xE3\x85\xA4",                          // U+3164 Hangul filler
+          "\xEF\xBE\xA0",                          // U+FFA0 halfwidth filler
+          "\xE1\x85\x9F",                          // U+115F choseong filler
+          "Ac\xCD\x8Fme",                          // U+034F grapheme joiner
+          "Ac\xE1\x9E\xB4me",                      // U+17B4 Khmer vowel
+          "Ac\xF0\x9D\x85\xB3me",                  // U+1D173 music format
+          "Ac\xF3\xA0\x80\x81me",                  // U+E0001 language tag
+          "Acme\xEF\xB8\x8F",                      // U+FE0F after a letter
+          "Zo\xC3\xA9\xEF\xB8\x8F",                // U+FE0F after U+00E9
+          "\xE6\xBC\xA2\xEF\xB8\x8F",              // U+FE0F after U+6F22
+          "Ac\xEF\xB8\x80me",                      // U+FE00 selector 1
+          "\xE2\x9D\xA4\xEF\xB8\x8F\xEF\xB8\x8F",  // two selectors
+      },
+      "invisible character U+");
 }
 
 TEST(ValidationTest, DisplayTextKeepsEmojiPresentation) {
@@ -397,14 +405,8 @@ TEST(ValidationTest, DisplayTextKeepsEmojiPresentation) {
 }
 
 TEST(ValidationTest, DisplayTextRejectsLineAndParagraphSeparators) {
-  for (const std::string& bad :
-       std::vector<std::string>{"Ac\xE2\x80\xA8me", "Ac\xE2\x80\xA9me"}) {
-    absl::Status s = ValidateDisplayText(bad, "name");
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
-        << QuoteForMessage(bad);
-    EXPECT_THAT(s.message(), HasSubstr("line break U+"))
-        << QuoteForMessage(bad);
-  }
+  ExpectDisplayTextsRefused({"Ac\xE2\x80\xA8me", "Ac\xE2\x80\xA9me"},
+                            "line break U+");
 }
 
 TEST(ValidationTest, DisplayTextRejectsABrailleBlankAtEitherEnd) {
